@@ -1,0 +1,187 @@
+/**
+ * The wire protocol: JSON text frames, one message per frame. Version {@link PROTOCOL_VERSION} is
+ * sent by the client as the `v` query parameter of the connection URL.
+ *
+ * Every client request (`sub`, `unsub`, `pub`, `pjoin`, `pset`, `pleave`) carries an `id` and is
+ * answered by exactly one `ack` or `err` with that id. Channels travel as serialized keys (`ch`).
+ *
+ * @module
+ */
+import type { RealtimeErrorCode } from './errors.js'
+import { isErrorCode } from './errors.js'
+
+/** The protocol version this package speaks. */
+export const PROTOCOL_VERSION = 1
+
+/** A position in a channel's message stream: the last sequence number seen in an epoch. */
+export interface StreamPosition {
+  /** Sequence number of the last message (0 before the first message). */
+  seq: number
+  /** Identifies one unbroken history of the channel; changes when history was lost. */
+  epoch: string
+}
+
+/** A presence member as it travels on the wire. */
+export interface WireMember {
+  /** Connection id: one per client connection (two tabs are two members). */
+  cid: string
+  /** User id derived from the connection's identity. */
+  uid: string
+  state: Record<string, unknown>
+}
+
+export type ClientFrame =
+  | { t: 'sub'; id: number; ch: string; since?: StreamPosition }
+  | { t: 'unsub'; id: number; ch: string }
+  | { t: 'pub'; id: number; ch: string; data: unknown }
+  | { t: 'pjoin'; id: number; ch: string; state: Record<string, unknown> }
+  | { t: 'pset'; id: number; ch: string; patch: Record<string, unknown> }
+  | { t: 'pleave'; id: number; ch: string }
+  | { t: 'ping' }
+
+export interface ServerLimits {
+  maxMessageBytes: number
+  maxPresenceBytes: number
+  maxChannels: number
+}
+
+export type ServerFrame =
+  | { t: 'hello'; cid: string; uid: string; resumed: boolean; limits: ServerLimits }
+  | { t: 'ack'; id: number; seq?: number; epoch?: string; reset?: boolean; members?: WireMember[] }
+  | { t: 'err'; id?: number; code: RealtimeErrorCode; msg: string }
+  | { t: 'msg'; ch: string; seq: number; data: unknown }
+  | { t: 'pres'; ch: string; ev: 'join'; m: WireMember }
+  | { t: 'pres'; ch: string; ev: 'update'; cid: string; patch: Record<string, unknown> }
+  | { t: 'pres'; ch: string; ev: 'leave'; cid: string }
+  | { t: 'pong' }
+
+/** A frame that could not be decoded, with the request id when one could be read. */
+export interface DecodeFailure {
+  error: string
+  id?: number
+}
+
+const MAX_ID = 2 ** 31 - 1
+const MAX_EPOCH_LENGTH = 64
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isId(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) <= MAX_ID
+}
+
+function isSeq(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
+}
+
+/**
+ * Decodes and validates a frame sent by a client. Never throws: anything that is not a valid
+ * frame comes back as a {@link DecodeFailure} saying what is wrong.
+ */
+export function decodeClientFrame(text: string): ClientFrame | DecodeFailure {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return { error: 'Frame is not valid JSON.' }
+  }
+  if (!isRecord(value)) return { error: 'Frame must be a JSON object.' }
+  const { t } = value
+  if (t === 'ping') return { t }
+  const id = value.id
+  if (!isId(id)) return { error: `Frame "${String(t)}" needs an integer id between 1 and ${MAX_ID}.` }
+  if (typeof value.ch !== 'string') return { error: 'Frame needs a channel key string "ch".', id }
+  const ch = value.ch
+  switch (t) {
+    case 'sub': {
+      const since = value.since
+      if (since === undefined) return { t, id, ch }
+      if (
+        !isRecord(since) ||
+        !isSeq(since.seq) ||
+        typeof since.epoch !== 'string' ||
+        since.epoch.length > MAX_EPOCH_LENGTH
+      ) {
+        return { error: '"since" must be { seq: integer >= 0, epoch: string }.', id }
+      }
+      return { t, id, ch, since: { seq: since.seq, epoch: since.epoch } }
+    }
+    case 'unsub':
+    case 'pleave':
+      return { t, id, ch }
+    case 'pub':
+      if (!('data' in value)) return { error: 'A publish needs "data".', id }
+      return { t, id, ch, data: value.data }
+    case 'pjoin':
+      if (!isRecord(value.state)) return { error: 'Presence state must be a JSON object.', id }
+      return { t, id, ch, state: value.state }
+    case 'pset':
+      if (!isRecord(value.patch)) return { error: 'A presence patch must be a JSON object.', id }
+      return { t, id, ch, patch: value.patch }
+    default:
+      return { error: `Unknown frame type ${JSON.stringify(t)}.`, id }
+  }
+}
+
+/**
+ * Decodes a frame sent by a server. Returns `undefined` for anything the client does not
+ * understand (the client then ignores it).
+ */
+export function decodeServerFrame(text: string): ServerFrame | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (!isRecord(value)) return undefined
+  switch (value.t) {
+    case 'msg':
+      return typeof value.ch === 'string' && isSeq(value.seq) ? (value as ServerFrame) : undefined
+    case 'ack':
+      return isId(value.id) ? (value as ServerFrame) : undefined
+    case 'err':
+      return isErrorCode(value.code) && typeof value.msg === 'string' ? (value as ServerFrame) : undefined
+    case 'pres':
+      return typeof value.ch === 'string' && ['join', 'update', 'leave'].includes(value.ev as string)
+        ? (value as ServerFrame)
+        : undefined
+    case 'hello':
+      return typeof value.cid === 'string' && isRecord(value.limits) ? (value as ServerFrame) : undefined
+    case 'pong':
+      return { t: 'pong' }
+    default:
+      return undefined
+  }
+}
+
+/** Encodes a frame. Shared so both sides produce the same text. */
+export function encodeFrame(frame: ClientFrame | ServerFrame): string {
+  return JSON.stringify(frame)
+}
+
+/**
+ * Builds a `msg` frame from already-serialized parts, so a broadcast is serialized once:
+ * `chJson` is `JSON.stringify(channel)`, `dataJson` is `JSON.stringify(data)`.
+ */
+export function encodeMessageFrame(chJson: string, seq: number, dataJson: string): string {
+  return `{"t":"msg","ch":${chJson},"seq":${seq},"data":${dataJson}}`
+}
+
+/** UTF-8 byte length of a string without allocating (for size limits in every runtime). */
+export function utf8Length(text: string): number {
+  let bytes = text.length
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code >= 0x80) {
+      if (code < 0x800) bytes += 1
+      else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+        bytes += 2
+        i++
+      } else bytes += 2
+    }
+  }
+  return bytes
+}

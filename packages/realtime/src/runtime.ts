@@ -1,0 +1,63 @@
+/**
+ * Guarded access to the few platform features the core needs (timers, randomness, browser events).
+ * The core compiles without DOM or Node types; every runtime it targets (browsers, Node, workerd)
+ * provides these globals.
+ *
+ * @internal
+ * @module
+ */
+
+export type TimerHandle = { readonly __timer: unique symbol }
+
+interface RuntimeGlobals {
+  setTimeout(callback: () => void, ms: number): TimerHandle
+  clearTimeout(handle: TimerHandle | undefined): void
+  crypto: { getRandomValues<T extends Uint8Array>(array: T): T }
+  addEventListener?: (type: string, listener: () => void) => void
+  removeEventListener?: (type: string, listener: () => void) => void
+  document?: { visibilityState?: string }
+  console: { error(...data: unknown[]): void; warn(...data: unknown[]): void }
+}
+
+const runtime = globalThis as unknown as RuntimeGlobals
+
+/** Starts a timer that does not keep a Node process alive. */
+export function setTimer(callback: () => void, ms: number): TimerHandle {
+  const handle = runtime.setTimeout(callback, ms)
+  ;(handle as unknown as { unref?: () => void }).unref?.()
+  return handle
+}
+
+export function clearTimer(handle: TimerHandle | undefined): void {
+  if (handle !== undefined) runtime.clearTimeout(handle)
+}
+
+const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+
+/** A random id of `length` characters from [A-Za-z0-9]. */
+export function randomId(length = 16): string {
+  const bytes = runtime.crypto.getRandomValues(new Uint8Array(length))
+  let id = ''
+  for (const byte of bytes) id += alphabet[byte % alphabet.length]
+  return id
+}
+
+/**
+ * Listens to a browser window event (`online`, `visibilitychange`) where the platform has one.
+ * Returns a function that removes the listener; a no-op elsewhere.
+ */
+export function onWindowEvent(type: string, listener: () => void): () => void {
+  if (typeof runtime.addEventListener !== 'function' || runtime.document === undefined) return () => {}
+  runtime.addEventListener(type, listener)
+  return () => runtime.removeEventListener?.(type, listener)
+}
+
+/** Whether the page is visible (always true outside browsers). */
+export function isPageVisible(): boolean {
+  return runtime.document?.visibilityState !== 'hidden'
+}
+
+/** Reports an error on the platform's console. */
+export function logError(...data: unknown[]): void {
+  runtime.console.error('[tanstack-realtime]', ...data)
+}

@@ -1,0 +1,205 @@
+import type { StreamPosition, WireMember } from '../protocol.js'
+import { intOption } from '../options.js'
+import { encodeMessageFrame } from '../protocol.js'
+import { clearTimer, randomId, setTimer, type TimerHandle } from '../runtime.js'
+import { Frame } from './frame.js'
+
+/** What a broker delivers to the engine for one channel. */
+export interface BrokerListener {
+  /** A message, in sequence order, with its `msg` frame already encoded. */
+  message(seq: number, frame: Frame): void
+  /** A presence event (`pres` frame) caused by connection `originCid`. */
+  presence(frame: Frame, originCid: string): void
+}
+
+/** The answer to {@link Broker.read}. */
+export interface ReadResult {
+  /** The channel's current position. */
+  position: StreamPosition
+  /** Messages after the requested position, oldest first (empty when nothing was missed). */
+  messages: Array<{ seq: number; frame: Frame }>
+  /** True when history no longer covers the requested position: the client must reset. */
+  reset: boolean
+}
+
+type MaybePromise<T> = T | Promise<T>
+
+/**
+ * Where channel state lives: sequence numbers, bounded history and presence members. The engine
+ * talks only to this interface, so several server processes can share channels through an
+ * external broker (such as Redis) while one process uses {@link MemoryBroker}.
+ *
+ * Implementations must deliver each channel's messages to listeners in sequence order, and build
+ * each frame once per process.
+ */
+export interface Broker {
+  /** Appends a message (its data already JSON-serialized) and delivers it to every listener. */
+  publish(channel: string, dataJson: string): MaybePromise<StreamPosition>
+  /** Starts delivering a channel's messages and presence events to `listener`. */
+  subscribe(channel: string, listener: BrokerListener): void
+  unsubscribe(channel: string, listener: BrokerListener): void
+  /** The current position, plus the messages after `since` when given and still in history. */
+  read(channel: string, since?: StreamPosition): MaybePromise<ReadResult>
+  /** Adds or replaces a member and announces it; returns every member, the new one included. */
+  presenceJoin(channel: string, member: WireMember): MaybePromise<WireMember[]>
+  /** Merges `patch` into a member's state and announces the patch. Returns false if not a member. */
+  presenceUpdate(channel: string, cid: string, patch: Record<string, unknown>): MaybePromise<boolean>
+  /** Removes a member and announces it. */
+  presenceLeave(channel: string, cid: string): MaybePromise<void>
+  /** Stops timers and drops listeners. */
+  close(): MaybePromise<void>
+}
+
+/** Options of {@link MemoryBroker}. */
+export interface MemoryBrokerOptions {
+  /** Messages kept per channel for resume. Default 200. */
+  historySize?: number
+  /** How long an idle channel (no listener, no member) keeps its history. Default 120 000 ms. */
+  historyTtlMs?: number
+}
+
+interface ChannelLog {
+  readonly chJson: string
+  readonly epoch: string
+  seq: number
+  /** Ring buffer of the last `historySize` messages. */
+  readonly history: Array<{ seq: number; frame: Frame }>
+  head: number
+  readonly listeners: Set<BrokerListener>
+  readonly members: Map<string, WireMember>
+  idleSince: number
+}
+
+/**
+ * The in-process broker: everything in memory, synchronous, bounded. History is a ring buffer per
+ * channel; channels nobody listens to are dropped after `historyTtlMs` (their epoch then changes,
+ * so late resumers are told to reset).
+ */
+export class MemoryBroker implements Broker {
+  readonly #channels = new Map<string, ChannelLog>()
+  readonly #historySize: number
+  readonly #historyTtlMs: number
+  #sweepTimer: TimerHandle | undefined
+
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.#historySize = intOption(options.historySize ?? 200, 'historySize', 0)
+    this.#historyTtlMs = intOption(options.historyTtlMs ?? 120_000, 'historyTtlMs')
+    this.#scheduleSweep()
+  }
+
+  publish(channel: string, dataJson: string): StreamPosition {
+    const log = this.#log(channel)
+    const seq = ++log.seq
+    const frame = new Frame(encodeMessageFrame(log.chJson, seq, dataJson))
+    if (this.#historySize > 0) {
+      if (log.history.length < this.#historySize) log.history.push({ seq, frame })
+      else {
+        log.history[log.head] = { seq, frame }
+        log.head = (log.head + 1) % this.#historySize
+      }
+    }
+    log.idleSince = Date.now()
+    for (const listener of log.listeners) listener.message(seq, frame)
+    return { seq, epoch: log.epoch }
+  }
+
+  subscribe(channel: string, listener: BrokerListener): void {
+    this.#log(channel).listeners.add(listener)
+  }
+
+  unsubscribe(channel: string, listener: BrokerListener): void {
+    const log = this.#channels.get(channel)
+    if (!log) return
+    log.listeners.delete(listener)
+    log.idleSince = Date.now()
+  }
+
+  read(channel: string, since?: StreamPosition): ReadResult {
+    const log = this.#log(channel)
+    const position = { seq: log.seq, epoch: log.epoch }
+    if (!since) return { position, messages: [], reset: false }
+    const oldest = log.seq - log.history.length + 1
+    if (since.epoch !== log.epoch || since.seq > log.seq || since.seq + 1 < oldest) {
+      return { position, messages: [], reset: true }
+    }
+    const missed = log.seq - since.seq
+    const messages: ReadResult['messages'] = []
+    for (let i = log.history.length - missed; i < log.history.length; i++) {
+      const entry = log.history[(log.head + i) % log.history.length]
+      if (entry) messages.push(entry)
+    }
+    return { position, messages, reset: false }
+  }
+
+  presenceJoin(channel: string, member: WireMember): WireMember[] {
+    const log = this.#log(channel)
+    log.members.set(member.cid, member)
+    this.#announce(log, { t: 'pres', ch: channel, ev: 'join', m: member }, member.cid)
+    return [...log.members.values()]
+  }
+
+  presenceUpdate(channel: string, cid: string, patch: Record<string, unknown>): boolean {
+    const log = this.#channels.get(channel)
+    const member = log?.members.get(cid)
+    if (!log || !member) return false
+    member.state = { ...member.state, ...patch }
+    this.#announce(log, { t: 'pres', ch: channel, ev: 'update', cid, patch }, cid)
+    return true
+  }
+
+  presenceLeave(channel: string, cid: string): void {
+    const log = this.#channels.get(channel)
+    if (!log?.members.delete(cid)) return
+    log.idleSince = Date.now()
+    this.#announce(log, { t: 'pres', ch: channel, ev: 'leave', cid }, cid)
+  }
+
+  close(): void {
+    clearTimer(this.#sweepTimer)
+    this.#sweepTimer = undefined
+    this.#channels.clear()
+  }
+
+  /** Number of channels currently holding state (for stats and tests). */
+  get size(): number {
+    return this.#channels.size
+  }
+
+  #announce(log: ChannelLog, event: object, originCid: string) {
+    const frame = new Frame(JSON.stringify(event))
+    for (const listener of log.listeners) listener.presence(frame, originCid)
+  }
+
+  #log(channel: string): ChannelLog {
+    let log = this.#channels.get(channel)
+    if (!log) {
+      log = {
+        chJson: JSON.stringify(channel),
+        epoch: randomId(12),
+        seq: 0,
+        history: [],
+        head: 0,
+        listeners: new Set(),
+        members: new Map(),
+        idleSince: Date.now(),
+      }
+      this.#channels.set(channel, log)
+    }
+    return log
+  }
+
+  #scheduleSweep() {
+    this.#sweepTimer = setTimer(
+      () => {
+        const cutoff = Date.now() - this.#historyTtlMs
+        for (const [channel, log] of this.#channels) {
+          if (log.listeners.size === 0 && log.members.size === 0 && log.idleSince < cutoff) {
+            this.#channels.delete(channel)
+          }
+        }
+        this.#scheduleSweep()
+      },
+      Math.max(1000, this.#historyTtlMs / 2),
+    )
+  }
+}

@@ -1,0 +1,608 @@
+import type { ChannelKey } from '../channel.js'
+import { parseChannelKey, serializeChannelKey } from '../channel.js'
+import { CloseCodes, InvalidError, type RealtimeErrorCode, TooLargeError } from '../errors.js'
+import { intOption } from '../options.js'
+import {
+  type ClientFrame,
+  decodeClientFrame,
+  encodeFrame,
+  type ServerFrame,
+  type ServerLimits,
+  type StreamPosition,
+  utf8Length,
+  type WireMember,
+} from '../protocol.js'
+import { clearTimer, logError, randomId, setTimer, type TimerHandle } from '../runtime.js'
+import { type Broker, type BrokerListener, MemoryBroker, type ReadResult } from './broker.js'
+import { Frame } from './frame.js'
+
+/** What a user may do on one channel. Missing fields mean `false`. */
+export interface Permissions {
+  subscribe?: boolean
+  publish?: boolean
+  presence?: boolean
+}
+
+/**
+ * Decides what `identity` may do on `channel`. Return `null` (or nothing) to deny everything.
+ * Called at most once per connection and channel; the answer holds for the life of the connection
+ * (a reconnect asks again).
+ */
+export type Authorize<I> = (
+  identity: I,
+  channel: ChannelKey,
+) => Permissions | null | undefined | Promise<Permissions | null | undefined>
+
+/** Token bucket: `perSecond` sustained, up to `burst` at once. */
+export interface RateLimit {
+  perSecond: number
+  burst: number
+}
+
+/** Options shared by both presets' servers. */
+export interface EngineOptions<I> {
+  /** Per-channel permissions. Default: everything allowed (set it in production). */
+  authorize?: Authorize<I>
+  /**
+   * The user id shown in presence. Default: the identity itself when it is a string or number,
+   * else its `userId`, `id` or `sub` field.
+   */
+  getUserId?: (identity: I) => string
+  /** Where channel state lives. Default: a {@link MemoryBroker} with `historySize` and `historyTtlMs`. */
+  broker?: Broker
+  /** Messages kept per channel for resume (default broker only). Default 200. */
+  historySize?: number
+  /** How long an idle channel keeps its history (default broker only). Default 120 000 ms. */
+  historyTtlMs?: number
+  /** Largest message `data`, in UTF-8 bytes of its JSON. Default 65 536. */
+  maxMessageBytes?: number
+  /** Largest presence state, in UTF-8 bytes of its JSON. Default 1024. */
+  maxPresenceBytes?: number
+  /** Channels one connection may subscribe to or be present in at once. Default 100. */
+  maxChannelsPerConnection?: number
+  /** Requests per connection. Default 100/s with bursts of 200; `false` disables it. */
+  rateLimit?: RateLimit | false
+  /** How long a dropped connection stays present, so a quick reconnect does not flicker. Default 5000 ms. */
+  presenceGraceMs?: number
+  /** Called with errors thrown by user callbacks and internal failures. Default: `console.error`. */
+  onError?: (error: unknown) => void
+}
+
+/** How the engine talks to one client socket. Presets implement it. */
+export interface ConnectionSink {
+  send(frame: Frame): void
+  close(code: number, reason: string): void
+}
+
+/** One client connection as the engine sees it. */
+export interface EngineConnection {
+  readonly id: string
+  readonly userId: string
+  /** Hands the engine a text frame received from the client. */
+  receive(text: string): void
+  /** Tells the engine the socket closed. */
+  closed(): void
+}
+
+export interface EngineStats {
+  connections: number
+  /** Channels with at least one local subscriber or present member. */
+  channels: number
+}
+
+/** The runtime-neutral server: sessions, channel membership, authorization, presence, sequence, limits. */
+export interface RealtimeEngine<I> {
+  readonly limits: ServerLimits
+  /**
+   * Registers an authenticated connection. `resume` is the id of an earlier connection of the same
+   * user: within the presence grace period it keeps that id and its presence.
+   */
+  connect(identity: I, sink: ConnectionSink, options?: { resume?: string | null }): EngineConnection
+  /**
+   * Server-side publish: delivered to every subscriber, with no authorization check.
+   * @throws {InvalidChannelKeyError} for a bad key; {@link TooLargeError} when `data` is too large.
+   */
+  publish(channel: ChannelKey, data: unknown): Promise<StreamPosition>
+  stats(): EngineStats
+  /** Number of connections subscribed to `channel` on this server (for tests and dashboards). */
+  subscriberCount(channel: ChannelKey): number
+  /** Closes every connection with 1001 (clients reconnect) and stops timers. */
+  close(): Promise<void>
+}
+
+interface Subscription {
+  readonly conn: Connection
+  /** Messages that arrived while the subscription was catching up; null once live. */
+  pending: Array<{ seq: number; frame: Frame }> | null
+}
+
+type MaybePromise<T> = T | Promise<T>
+
+function settle<T, R>(value: MaybePromise<T>, next: (value: T) => R): MaybePromise<R> {
+  return value instanceof Promise ? value.then(next) : next(value)
+}
+
+const PONG = new Frame('{"t":"pong"}')
+const MAX_CACHED_PERMISSIONS = 256
+const CONNECTION_ID = /^[A-Za-z0-9]{8,32}$/
+
+class LocalChannel implements BrokerListener {
+  readonly subscribers = new Set<Subscription>()
+  readonly present = new Map<string, Connection>()
+
+  message(seq: number, frame: Frame): void {
+    for (const sub of this.subscribers) {
+      if (sub.pending) sub.pending.push({ seq, frame })
+      else sub.conn.send(frame)
+    }
+  }
+
+  presence(frame: Frame, originCid: string): void {
+    for (const [cid, conn] of this.present) if (cid !== originCid) conn.send(frame)
+  }
+
+  get empty(): boolean {
+    return this.subscribers.size === 0 && this.present.size === 0
+  }
+}
+
+class Connection implements EngineConnection {
+  open = true
+  readonly subs = new Map<string, Subscription>()
+  /** Presence state per channel this connection is present in. */
+  presence = new Map<string, Record<string, unknown>>()
+  readonly permissions = new Map<string, MaybePromise<Permissions>>()
+  tokens: number
+  refilledAt = Date.now()
+  backlog: string[] | null = null
+  graceTimer: TimerHandle | undefined
+
+  constructor(
+    readonly engine: Engine<any>,
+    readonly id: string,
+    readonly userId: string,
+    readonly identity: unknown,
+    readonly sink: ConnectionSink,
+  ) {
+    this.tokens = engine.rateLimit ? engine.rateLimit.burst : 0
+  }
+
+  send(frame: Frame): void {
+    if (this.open) this.sink.send(frame)
+  }
+
+  receive(text: string): void {
+    if (!this.open) return
+    if (this.backlog) this.backlog.push(text)
+    else this.engine.process(this, text)
+  }
+
+  closed(): void {
+    this.engine.disconnected(this)
+  }
+
+  channelCount(): number {
+    let count = this.subs.size
+    for (const ch of this.presence.keys()) if (!this.subs.has(ch)) count++
+    return count
+  }
+}
+
+class Engine<I> implements RealtimeEngine<I> {
+  readonly limits: ServerLimits
+  readonly rateLimit: RateLimit | false
+  readonly #broker: Broker
+  readonly #authorize: Authorize<I>
+  readonly #getUserId: (identity: I) => string
+  readonly #graceMs: number
+  readonly #onError: (error: unknown) => void
+  readonly #maxFrameChars: number
+  readonly #connections = new Map<string, Connection>()
+  /** Dropped connections still present during the grace period, by id. */
+  readonly #graced = new Map<string, Connection>()
+  readonly #channels = new Map<string, LocalChannel>()
+
+  constructor(options: EngineOptions<I>) {
+    this.limits = {
+      maxMessageBytes: intOption(options.maxMessageBytes ?? 65_536, 'maxMessageBytes'),
+      maxPresenceBytes: intOption(options.maxPresenceBytes ?? 1024, 'maxPresenceBytes'),
+      maxChannels: intOption(options.maxChannelsPerConnection ?? 100, 'maxChannelsPerConnection'),
+    }
+    const rate = options.rateLimit ?? { perSecond: 100, burst: 200 }
+    this.rateLimit = rate && {
+      perSecond: intOption(rate.perSecond, 'rateLimit.perSecond'),
+      burst: intOption(rate.burst, 'rateLimit.burst'),
+    }
+    this.#graceMs = intOption(options.presenceGraceMs ?? 5000, 'presenceGraceMs', 0)
+    this.#broker =
+      options.broker ??
+      new MemoryBroker({
+        ...(options.historySize !== undefined && { historySize: options.historySize }),
+        ...(options.historyTtlMs !== undefined && { historyTtlMs: options.historyTtlMs }),
+      })
+    this.#authorize = options.authorize ?? (() => ({ subscribe: true, publish: true, presence: true }))
+    this.#getUserId = options.getUserId ?? defaultUserId
+    this.#onError = options.onError ?? logError
+    // A frame carries its payload plus a small envelope; anything longer cannot be valid.
+    this.#maxFrameChars = Math.max(this.limits.maxMessageBytes, this.limits.maxPresenceBytes) + 1024
+  }
+
+  connect(identity: I, sink: ConnectionSink, options: { resume?: string | null } = {}): EngineConnection {
+    const userId = this.#getUserId(identity)
+    let id = randomId()
+    let inherited: Map<string, Record<string, unknown>> | undefined
+    const resume = options.resume
+    if (resume && CONNECTION_ID.test(resume)) {
+      const previous = this.#graced.get(resume) ?? this.#connections.get(resume)
+      if (previous && previous.userId === userId) {
+        id = resume
+        inherited = previous.presence
+        previous.presence = new Map()
+        clearTimer(previous.graceTimer)
+        this.#graced.delete(resume)
+        if (previous.open) {
+          previous.sink.close(CloseCodes.Replaced, 'replaced by a newer connection')
+          this.disconnected(previous)
+        }
+      }
+    }
+    const conn = new Connection(this, id, userId, identity, sink)
+    if (inherited) {
+      conn.presence = inherited
+      for (const ch of inherited.keys()) this.#channel(ch).present.set(id, conn)
+    }
+    this.#connections.set(id, conn)
+    conn.send(this.#frame({ t: 'hello', cid: id, uid: userId, resumed: inherited !== undefined, limits: this.limits }))
+    return conn
+  }
+
+  async publish(channel: ChannelKey, data: unknown): Promise<StreamPosition> {
+    const ch = serializeChannelKey(channel)
+    const dataJson = JSON.stringify(data)
+    if (dataJson === undefined) throw new InvalidError('Message data must be JSON-serializable.')
+    if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
+      throw new TooLargeError(`Message is larger than maxMessageBytes (${this.limits.maxMessageBytes}).`)
+    }
+    return this.#broker.publish(ch, dataJson)
+  }
+
+  stats(): EngineStats {
+    return { connections: this.#connections.size, channels: this.#channels.size }
+  }
+
+  subscriberCount(channel: ChannelKey): number {
+    return this.#channels.get(serializeChannelKey(channel))?.subscribers.size ?? 0
+  }
+
+  async close(): Promise<void> {
+    for (const conn of [...this.#connections.values()]) {
+      conn.sink.close(CloseCodes.GoingAway, 'server shutting down')
+      this.disconnected(conn)
+    }
+    for (const conn of this.#graced.values()) clearTimer(conn.graceTimer)
+    this.#graced.clear()
+    await this.#broker.close()
+  }
+
+  /** Handles one frame; while a frame waits on something async, later ones queue behind it. */
+  process(conn: Connection, text: string): void {
+    const pending = this.#run(conn, text)
+    if (!pending) return
+    conn.backlog = []
+    pending.finally(() => this.#drain(conn))
+  }
+
+  #drain(conn: Connection): void {
+    // A non-null backlog means a frame is in progress; receive() queues behind it.
+    while (conn.backlog) {
+      const next = conn.backlog.shift()
+      if (next === undefined) {
+        conn.backlog = null
+        return
+      }
+      const pending = this.#run(conn, next)
+      if (pending) {
+        pending.finally(() => this.#drain(conn))
+        return
+      }
+    }
+  }
+
+  #run(conn: Connection, text: string): Promise<unknown> | undefined {
+    try {
+      const result = this.#handle(conn, text)
+      if (result instanceof Promise) return result.catch(this.#onError)
+    } catch (error) {
+      this.#onError(error)
+    }
+    return undefined
+  }
+
+  disconnected(conn: Connection): void {
+    if (!conn.open) return
+    conn.open = false
+    conn.backlog = null
+    if (this.#connections.get(conn.id) === conn) this.#connections.delete(conn.id)
+    for (const [ch, sub] of conn.subs) this.#removeSubscription(ch, sub)
+    conn.subs.clear()
+    conn.permissions.clear()
+    if (conn.presence.size === 0) return
+    if (this.#graceMs === 0) {
+      this.#leaveAll(conn)
+      return
+    }
+    this.#graced.set(conn.id, conn)
+    conn.graceTimer = setTimer(() => {
+      if (this.#graced.get(conn.id) !== conn) return
+      this.#graced.delete(conn.id)
+      this.#leaveAll(conn)
+    }, this.#graceMs)
+  }
+
+  #handle(conn: Connection, text: string): MaybePromise<void> {
+    if (text.length > this.#maxFrameChars) {
+      this.#sendError(conn, undefined, 'too_large', `Frame larger than the server accepts (${this.#maxFrameChars}).`)
+      conn.sink.close(CloseCodes.MessageTooBig, 'frame too large')
+      this.disconnected(conn)
+      return
+    }
+    const frame = decodeClientFrame(text)
+    if ('error' in frame) return this.#sendError(conn, frame.id, 'invalid', frame.error)
+    if (frame.t === 'ping') return conn.send(PONG)
+    if (!this.#takeToken(conn)) {
+      if (this.rateLimit && conn.tokens < -this.rateLimit.burst) {
+        conn.sink.close(CloseCodes.RateLimited, 'rate limit exceeded')
+        this.disconnected(conn)
+        return
+      }
+      return this.#sendError(conn, frame.id, 'rate_limited', 'Too many requests: slow down and retry.')
+    }
+    let key: ChannelKey
+    try {
+      key = parseChannelKey(frame.ch)
+    } catch (error) {
+      return this.#sendError(conn, frame.id, 'invalid', (error as Error).message)
+    }
+    switch (frame.t) {
+      case 'sub':
+        return this.#subscribe(conn, frame, key)
+      case 'unsub': {
+        const sub = conn.subs.get(frame.ch)
+        if (sub) {
+          conn.subs.delete(frame.ch)
+          this.#removeSubscription(frame.ch, sub)
+        }
+        return this.#ack(conn, frame.id)
+      }
+      case 'pub':
+        return this.#publish(conn, frame, key)
+      case 'pjoin':
+        return this.#join(conn, frame, key)
+      case 'pset':
+        return this.#update(conn, frame)
+      case 'pleave':
+        if (conn.presence.delete(frame.ch)) {
+          this.#dropPresence(frame.ch, conn)
+          return settle(this.#broker.presenceLeave(frame.ch, conn.id), () => this.#ack(conn, frame.id))
+        }
+        return this.#ack(conn, frame.id)
+    }
+  }
+
+  #subscribe(conn: Connection, frame: Extract<ClientFrame, { t: 'sub' }>, key: ChannelKey): MaybePromise<void> {
+    const { id, ch, since } = frame
+    if (!conn.subs.has(ch) && !conn.presence.has(ch) && conn.channelCount() >= this.limits.maxChannels) {
+      return this.#sendError(conn, id, 'limit_exceeded', `At most ${this.limits.maxChannels} channels per connection.`)
+    }
+    return this.#allowed(conn, id, ch, key, 'subscribe', () => {
+      const existing = conn.subs.get(ch)
+      if (existing) this.#removeSubscription(ch, existing)
+      const sub: Subscription = { conn, pending: [] }
+      conn.subs.set(ch, sub)
+      this.#channel(ch).subscribers.add(sub)
+      return settle(this.#broker.read(ch, since), (result: ReadResult) => {
+        if (conn.subs.get(ch) !== sub) return
+        let last = result.position.seq
+        for (const message of result.messages) conn.send(message.frame)
+        const { seq, epoch } = result.position
+        conn.send(this.#frame({ t: 'ack', id, seq, epoch, ...(result.reset && { reset: true }) }))
+        const pending = sub.pending ?? []
+        sub.pending = null
+        for (const message of pending) {
+          if (message.seq > last) {
+            conn.send(message.frame)
+            last = message.seq
+          }
+        }
+      })
+    })
+  }
+
+  #publish(conn: Connection, frame: Extract<ClientFrame, { t: 'pub' }>, key: ChannelKey): MaybePromise<void> {
+    const dataJson = JSON.stringify(frame.data)
+    if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
+      return this.#sendError(conn, frame.id, 'too_large', `Message larger than ${this.limits.maxMessageBytes} bytes.`)
+    }
+    return this.#allowed(conn, frame.id, frame.ch, key, 'publish', () =>
+      settle(this.#broker.publish(frame.ch, dataJson), (position) => {
+        conn.send(new Frame(`{"t":"ack","id":${frame.id},"seq":${position.seq}}`))
+      }),
+    )
+  }
+
+  #join(conn: Connection, frame: Extract<ClientFrame, { t: 'pjoin' }>, key: ChannelKey): MaybePromise<void> {
+    const { id, ch, state } = frame
+    if (exceedsBytes(JSON.stringify(state), this.limits.maxPresenceBytes)) {
+      return this.#sendError(conn, id, 'too_large', `Presence state larger than ${this.limits.maxPresenceBytes} bytes.`)
+    }
+    if (!conn.subs.has(ch) && !conn.presence.has(ch) && conn.channelCount() >= this.limits.maxChannels) {
+      return this.#sendError(conn, id, 'limit_exceeded', `At most ${this.limits.maxChannels} channels per connection.`)
+    }
+    return this.#allowed(conn, id, ch, key, 'presence', () => {
+      conn.presence.set(ch, state)
+      this.#channel(ch).present.set(conn.id, conn)
+      return settle(this.#broker.presenceJoin(ch, { cid: conn.id, uid: conn.userId, state }), (members) => {
+        conn.send(this.#frame({ t: 'ack', id, members }))
+      })
+    })
+  }
+
+  #update(conn: Connection, frame: Extract<ClientFrame, { t: 'pset' }>): MaybePromise<void> {
+    const { id, ch, patch } = frame
+    const current = conn.presence.get(ch)
+    if (!current) return this.#sendError(conn, id, 'invalid', 'Join presence on this channel before updating it.')
+    const next = { ...current, ...patch }
+    if (exceedsBytes(JSON.stringify(next), this.limits.maxPresenceBytes)) {
+      return this.#sendError(conn, id, 'too_large', `Presence state larger than ${this.limits.maxPresenceBytes} bytes.`)
+    }
+    conn.presence.set(ch, next)
+    return settle(this.#broker.presenceUpdate(ch, conn.id, patch), () => this.#ack(conn, id))
+  }
+
+  /** Runs `action` when the connection holds `permission` on the channel, else answers forbidden. */
+  #allowed(
+    conn: Connection,
+    id: number,
+    ch: string,
+    key: ChannelKey,
+    permission: keyof Permissions,
+    action: () => MaybePromise<void>,
+  ): MaybePromise<void> {
+    let permissions: MaybePromise<Permissions>
+    try {
+      permissions = this.#permissions(conn, ch, key)
+    } catch (error) {
+      return this.#failed(conn, id, error)
+    }
+    const run = (granted: Permissions) => {
+      if (!conn.open) return
+      if (granted[permission] !== true) {
+        return this.#sendError(conn, id, 'forbidden', `Not allowed to ${permission} on ${ch}.`)
+      }
+      return action()
+    }
+    if (permissions instanceof Promise) return permissions.then(run, (error) => this.#failed(conn, id, error))
+    return run(permissions)
+  }
+
+  #permissions(conn: Connection, ch: string, key: ChannelKey): MaybePromise<Permissions> {
+    const cached = conn.permissions.get(ch)
+    if (cached) return cached
+    if (conn.permissions.size >= MAX_CACHED_PERMISSIONS) {
+      const oldest = conn.permissions.keys().next().value
+      if (oldest !== undefined) conn.permissions.delete(oldest)
+    }
+    const answer = this.#authorize(conn.identity as I, key)
+    if (answer instanceof Promise) {
+      const promise = answer.then((value) => {
+        const granted = value ?? {}
+        if (conn.permissions.get(ch) === promise) conn.permissions.set(ch, granted)
+        return granted
+      })
+      promise.catch(() => conn.permissions.delete(ch))
+      conn.permissions.set(ch, promise)
+      return promise
+    }
+    const granted = answer ?? {}
+    conn.permissions.set(ch, granted)
+    return granted
+  }
+
+  #failed(conn: Connection, id: number, error: unknown) {
+    this.#onError(error)
+    this.#sendError(conn, id, 'internal', 'The server failed to authorize this request.')
+  }
+
+  #removeSubscription(ch: string, sub: Subscription) {
+    const channel = this.#channels.get(ch)
+    if (!channel) return
+    channel.subscribers.delete(sub)
+    this.#releaseIfEmpty(ch, channel)
+  }
+
+  #dropPresence(ch: string, conn: Connection) {
+    const channel = this.#channels.get(ch)
+    if (!channel || channel.present.get(conn.id) !== conn) return
+    channel.present.delete(conn.id)
+    this.#releaseIfEmpty(ch, channel)
+  }
+
+  #leaveAll(conn: Connection) {
+    for (const ch of conn.presence.keys()) {
+      this.#dropPresence(ch, conn)
+      settle(this.#broker.presenceLeave(ch, conn.id), () => {})
+    }
+    conn.presence.clear()
+  }
+
+  #channel(ch: string): LocalChannel {
+    let channel = this.#channels.get(ch)
+    if (!channel) {
+      channel = new LocalChannel()
+      this.#channels.set(ch, channel)
+      this.#broker.subscribe(ch, channel)
+    }
+    return channel
+  }
+
+  #releaseIfEmpty(ch: string, channel: LocalChannel) {
+    if (!channel.empty) return
+    this.#channels.delete(ch)
+    this.#broker.unsubscribe(ch, channel)
+  }
+
+  #takeToken(conn: Connection): boolean {
+    const limit = this.rateLimit
+    if (!limit) return true
+    const now = Date.now()
+    conn.tokens = Math.min(limit.burst, conn.tokens + ((now - conn.refilledAt) * limit.perSecond) / 1000)
+    conn.refilledAt = now
+    conn.tokens -= 1
+    return conn.tokens >= 0
+  }
+
+  #ack(conn: Connection, id: number) {
+    conn.send(new Frame(`{"t":"ack","id":${id}}`))
+  }
+
+  #sendError(conn: Connection, id: number | undefined, code: RealtimeErrorCode, msg: string) {
+    conn.send(this.#frame(id === undefined ? { t: 'err', code, msg } : { t: 'err', id, code, msg }))
+  }
+
+  #frame(frame: ServerFrame): Frame {
+    return new Frame(encodeFrame(frame))
+  }
+}
+
+function exceedsBytes(text: string, max: number): boolean {
+  if (text.length > max) return true
+  return text.length * 3 > max && utf8Length(text) > max
+}
+
+function defaultUserId(identity: unknown): string {
+  if (typeof identity === 'string') return identity
+  if (typeof identity === 'number') return String(identity)
+  if (typeof identity === 'object' && identity !== null) {
+    for (const field of ['userId', 'id', 'sub']) {
+      const value = (identity as Record<string, unknown>)[field]
+      if (typeof value === 'string' || typeof value === 'number') return String(value)
+    }
+  }
+  return 'anonymous'
+}
+
+/**
+ * Creates the runtime-neutral server engine that both presets share.
+ *
+ * @throws {InvalidOptionsError} when a limit is not a positive integer.
+ * @example
+ * ```ts
+ * const engine = createRealtimeEngine({ authorize: (userId, [name]) => ({ subscribe: true }) })
+ * const conn = engine.connect(userId, { send: (frame) => socket.send(frame.text), close: (c, r) => socket.close(c, r) })
+ * socket.on('message', (text) => conn.receive(String(text)))
+ * socket.on('close', () => conn.closed())
+ * ```
+ */
+export function createRealtimeEngine<I = unknown>(options: EngineOptions<I> = {}): RealtimeEngine<I> {
+  return new Engine(options)
+}
