@@ -26,3 +26,20 @@ export * from './errors.js'
 export type { ServerLimits, StreamPosition } from './protocol.js'
 export { PROTOCOL_VERSION } from './protocol.js'
 export type { Observable } from './store.js'
+export type {
+  ConnectionStatus,
+  MessageMeta,
+  RealtimeClient,
+  RealtimeClientOptions,
+  SubscribeOptions,
+  Subscription,
+} from './client/client.js'
+export { createRealtimeClient } from './client/client.js'
+export type { ReconnectOptions } from './client/link.js'
+export type { PresenceChannel, PresenceLeave, PresenceMember, PresenceSnapshot } from './client/presence.js'
+export type {
+  RealtimeTransport,
+  TransportHandlers,
+  TransportOpenOptions,
+  TransportSocket,
+} from './client/transport.js'

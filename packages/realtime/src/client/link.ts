@@ -1,0 +1,292 @@
+import { CloseCodes, errorFromCode, OfflineError, type RealtimeError, TimeoutError } from '../errors.js'
+import {
+  type ClientFrame,
+  decodeServerFrame,
+  PROTOCOL_VERSION,
+  type ServerFrame,
+  type ServerLimits,
+} from '../protocol.js'
+import { clearTimer, logError, setTimer, type TimerHandle } from '../runtime.js'
+import type { RealtimeTransport, TransportSocket } from './transport.js'
+
+/** Reconnect timing: exponential backoff with jitter, capped. */
+export interface ReconnectOptions {
+  /** First delay. Default 250 ms. */
+  initialDelayMs?: number
+  /** Cap. Default 10 000 ms. */
+  maxDelayMs?: number
+  /** Growth per attempt. Default 2. */
+  factor?: number
+}
+
+/** A request frame without its id (the link assigns ids). */
+export type RequestFrame = ClientFrame extends infer F ? (F extends { id: number } ? Omit<F, 'id'> : never) : never
+
+type Ack = Extract<ServerFrame, { t: 'ack' }>
+
+interface Request {
+  readonly frame: RequestFrame
+  readonly resolve: (ack: Ack) => void
+  readonly reject: (error: RealtimeError) => void
+  id: number
+  timer: TimerHandle | undefined
+}
+
+export type LinkState = 'idle' | 'connecting' | 'open' | 'waiting' | 'closed'
+
+export interface LinkHost {
+  /** The link got the server's hello; re-establish channel state on it. */
+  opened(link: Link): void
+  /** The link lost its socket. */
+  lost(link: Link): void
+  /** A push frame (msg, pres) arrived. */
+  frame(link: Link, frame: ServerFrame): void
+  /** The link's state changed. */
+  stateChanged(link: Link): void
+}
+
+export interface LinkOptions {
+  transport: RealtimeTransport
+  channel: string | undefined
+  host: LinkHost
+  reconnect: Required<ReconnectOptions>
+  requestTimeoutMs: number
+  heartbeatMs: number
+}
+
+/**
+ * One socket's life: connecting, hello, requests and their acks, heartbeats, and reconnecting with
+ * backoff. The client holds one link (shared transport) or one per channel.
+ *
+ * @internal
+ */
+export class Link {
+  state: LinkState = 'idle'
+  /** Whether this link was ever open (to tell connecting from reconnecting). */
+  everOpen = false
+  connectionId: string | undefined
+  userId: string | undefined
+  limits: ServerLimits | undefined
+  /** Why the link is closed for good (protocol error), if it is. */
+  error: RealtimeError | undefined
+  #socket: TransportSocket | undefined
+  #attempt = 0
+  #nextId = 1
+  readonly #inflight = new Map<number, Request>()
+  readonly #queue: Request[] = []
+  #retryTimer: TimerHandle | undefined
+  #connectTimer: TimerHandle | undefined
+  #heartbeatTimer: TimerHandle | undefined
+  #heardSinceTick = false
+  #pinged = false
+
+  constructor(readonly options: LinkOptions) {}
+
+  get channel(): string | undefined {
+    return this.options.channel
+  }
+
+  /** Opens the socket unless it is open or opening. */
+  connect(): void {
+    if (this.state === 'open' || this.state === 'connecting') return
+    clearTimer(this.#retryTimer)
+    this.error = undefined
+    this.#open()
+  }
+
+  /** Reconnects now if waiting for a retry (the network came back, the page became visible). */
+  retryNow(): void {
+    if (this.state === 'waiting') this.connect()
+    else if (this.state === 'open') this.#ping()
+  }
+
+  /** Closes the socket for good: pending requests fail with {@link OfflineError}. */
+  close(): void {
+    clearTimer(this.#retryTimer)
+    clearTimer(this.#connectTimer)
+    this.#stopHeartbeat()
+    const socket = this.#socket
+    this.#socket = undefined
+    socket?.close(CloseCodes.Normal, 'client disconnect')
+    this.#failAll(new OfflineError('Disconnected: call connect() before retrying.'), true)
+    this.#setState('closed')
+  }
+
+  /**
+   * Sends a request and resolves with its ack. Requests made while the socket is not open wait for
+   * it; the timeout covers the wait.
+   */
+  request(frame: RequestFrame, timeoutMs = this.options.requestTimeoutMs): Promise<Ack> {
+    return new Promise<Ack>((resolve, reject) => {
+      if (this.state === 'closed') {
+        reject(this.error ?? new OfflineError('Disconnected: call connect() before retrying.'))
+        return
+      }
+      const request: Request = { frame, resolve, reject, id: 0, timer: undefined }
+      request.timer = setTimer(() => {
+        const sent = this.#inflight.delete(request.id)
+        const queued = this.#queue.indexOf(request)
+        if (queued >= 0) this.#queue.splice(queued, 1)
+        reject(sent ? new TimeoutError() : new OfflineError('Could not reach the server in time: the request was not sent.'))
+      }, timeoutMs)
+      if (this.state === 'open') this.#send(request)
+      else {
+        this.#queue.push(request)
+        if (this.state === 'idle') this.connect()
+      }
+    })
+  }
+
+  /** Sends a frame that needs no answer (ignored while not open). */
+  notify(frame: ClientFrame): void {
+    if (this.state === 'open') this.#socket?.send(JSON.stringify(frame))
+  }
+
+  #send(request: Request) {
+    request.id = this.#nextId++
+    this.#inflight.set(request.id, request)
+    this.#socket?.send(JSON.stringify({ ...request.frame, id: request.id }))
+  }
+
+  #open() {
+    this.#setState('connecting')
+    const params: Record<string, string> = { v: String(PROTOCOL_VERSION) }
+    if (this.connectionId) params.resume = this.connectionId
+    let socket: TransportSocket | undefined
+    const current = () => socket !== undefined && socket === this.#socket
+    socket = this.options.transport.open({
+      ...(this.channel !== undefined && { channel: this.channel }),
+      params,
+      handlers: {
+        onOpen: () => {
+          if (current()) this.#heardSinceTick = true
+        },
+        onMessage: (text) => {
+          if (current()) this.#receive(text)
+        },
+        onClose: (code, reason) => {
+          if (current()) this.#closed(code, reason)
+        },
+      },
+    })
+    this.#socket = socket
+    // A socket that neither opens nor says hello in time is abandoned and retried.
+    this.#connectTimer = setTimer(
+      () => this.#abandon(CloseCodes.HeartbeatTimeout, 'connect timeout'),
+      this.options.requestTimeoutMs,
+    )
+  }
+
+  /** Gives up on the current socket without waiting for the platform to notice it is dead. */
+  #abandon(code: number, reason: string) {
+    const socket = this.#socket
+    if (!socket) return
+    socket.close(code, reason)
+    this.#closed(code, reason)
+  }
+
+  #receive(text: string) {
+    this.#heardSinceTick = true
+    const frame = decodeServerFrame(text)
+    if (!frame) return
+    switch (frame.t) {
+      case 'hello':
+        clearTimer(this.#connectTimer)
+        this.connectionId = frame.cid
+        this.userId = frame.uid
+        this.limits = frame.limits
+        this.#attempt = 0
+        this.everOpen = true
+        this.#startHeartbeat()
+        this.#setState('open')
+        this.options.host.opened(this)
+        for (const request of this.#queue.splice(0)) this.#send(request)
+        return
+      case 'ack':
+      case 'err': {
+        const request = frame.id === undefined ? undefined : this.#inflight.get(frame.id)
+        if (!request) {
+          if (frame.t === 'err') logError(`server error: ${frame.code}: ${frame.msg}`)
+          return
+        }
+        this.#inflight.delete(request.id)
+        clearTimer(request.timer)
+        if (frame.t === 'ack') request.resolve(frame)
+        else request.reject(errorFromCode(frame.code, frame.msg))
+        return
+      }
+      case 'pong':
+        return
+      default:
+        this.options.host.frame(this, frame)
+    }
+  }
+
+  #closed(code: number, reason: string) {
+    this.#socket = undefined
+    clearTimer(this.#connectTimer)
+    this.#stopHeartbeat()
+    const wasOpen = this.state === 'open'
+    this.#failAll(
+      new OfflineError('The connection was lost before the server answered; the request may or may not have been applied.'),
+      false,
+    )
+    if (wasOpen) this.options.host.lost(this)
+    if (code === CloseCodes.ProtocolError) {
+      this.error = errorFromCode('invalid', `The server refused this client's protocol: ${reason}`)
+      this.#setState('closed')
+      return
+    }
+    const { initialDelayMs, maxDelayMs, factor } = this.options.reconnect
+    const ceiling = Math.min(maxDelayMs, initialDelayMs * factor ** this.#attempt)
+    this.#attempt++
+    // "Equal jitter": half fixed, half random, so clients that dropped together spread out.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2)
+    this.#setState('waiting')
+    this.#retryTimer = setTimer(() => this.#open(), delay)
+  }
+
+  /** Sent requests fail; queued requests wait for the next socket unless `queuedToo`. */
+  #failAll(error: RealtimeError, queuedToo: boolean) {
+    const failed = [...this.#inflight.values(), ...(queuedToo ? this.#queue.splice(0) : [])]
+    this.#inflight.clear()
+    for (const request of failed) {
+      clearTimer(request.timer)
+      request.reject(error)
+    }
+  }
+
+  #startHeartbeat() {
+    this.#stopHeartbeat()
+    this.#heardSinceTick = true
+    this.#pinged = false
+    const tick = () => {
+      if (this.#heardSinceTick) {
+        this.#heardSinceTick = false
+        this.#pinged = false
+      } else if (this.#pinged) {
+        // Nothing heard for two periods: the socket is dead even if the platform has not noticed.
+        this.#abandon(CloseCodes.HeartbeatTimeout, 'heartbeat timeout')
+        return
+      } else this.#ping()
+      this.#heartbeatTimer = setTimer(tick, this.options.heartbeatMs)
+    }
+    this.#heartbeatTimer = setTimer(tick, this.options.heartbeatMs)
+  }
+
+  #ping() {
+    this.#pinged = true
+    this.#socket?.send('{"t":"ping"}')
+  }
+
+  #stopHeartbeat() {
+    clearTimer(this.#heartbeatTimer)
+    this.#heartbeatTimer = undefined
+  }
+
+  #setState(state: LinkState) {
+    if (this.state === state) return
+    this.state = state
+    this.options.host.stateChanged(this)
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The contract between the client core and a preset's transport (`nodeTransport`,
+ * `workerdTransport`). A transport only opens sockets; reconnects, requests, subscriptions and
+ * presence are the core's job, so every transport behaves the same.
+ *
+ * @module
+ */
+
+/** Callbacks a transport calls for one socket. Calls after `close()` are ignored by the core. */
+export interface TransportHandlers {
+  /** The socket is open (the server's `hello` frame follows). */
+  onOpen(): void
+  /** A text frame arrived. */
+  onMessage(text: string): void
+  /**
+   * The socket closed or could not open. Transports map a refused upgrade to a close code:
+   * 4401 for HTTP 401, 4403 for 403, 4404 for 404, 1006 otherwise.
+   */
+  onClose(code: number, reason: string): void
+}
+
+/** One open (or opening) socket. */
+export interface TransportSocket {
+  send(text: string): void
+  close(code?: number, reason?: string): void
+}
+
+/** What the core asks a transport to open. */
+export interface TransportOpenOptions {
+  /** The serialized channel key when the transport is per-channel; undefined for a shared socket. */
+  channel?: string
+  /** Query parameters the core needs on the URL (protocol version, resume id). */
+  params: Record<string, string>
+  handlers: TransportHandlers
+}
+
+/**
+ * A way to reach a TanStack Realtime server.
+ *
+ * - `shared`: one socket carries every channel (the Node preset).
+ * - `per-channel`: one socket per channel, each reaching the channel's own server object
+ *   (the Workers preset's Durable Objects).
+ */
+export interface RealtimeTransport {
+  readonly mode: 'shared' | 'per-channel'
+  open(options: TransportOpenOptions): TransportSocket
+}
