@@ -2,7 +2,7 @@ import type { PresenceState } from '../channel.js'
 import { OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
 import { utf8Length, type WireMember } from '../protocol.js'
 import { clearTimer, setTimer, type TimerHandle } from '../runtime.js'
-import { type Deferred, deferred } from '../deferred.js'
+import { deferred } from '../deferred.js'
 import { type Observable, Store } from '../store.js'
 
 /** One member of a presence channel: one connection (two tabs of one user are two members). */

@@ -10,7 +10,6 @@ import {
   type ServerLimits,
   type StreamPosition,
   utf8Length,
-  type WireMember,
 } from '../protocol.js'
 import { clearTimer, logError, randomId, setTimer, type TimerHandle } from '../runtime.js'
 import { type Broker, type BrokerListener, MemoryBroker, type ReadResult } from './broker.js'
