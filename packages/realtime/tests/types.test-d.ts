@@ -1,0 +1,47 @@
+import {
+  type ChannelKey,
+  createRealtimeClient,
+  defineChannel,
+  type PresenceMember,
+  presenceChannel,
+  type RealtimeTransport,
+} from '@tanstack/realtime'
+import { expectTypeOf, test } from 'vitest'
+
+declare const transport: RealtimeTransport
+const client = createRealtimeClient({ transport })
+
+test('a typed channel carries its message type into subscribe and publish', () => {
+  const chat = defineChannel<{ roomId: string }, { text: string }>('chat')
+  client.subscribe(chat({ roomId: '1' }), (msg) => {
+    expectTypeOf(msg).toEqualTypeOf<{ text: string }>()
+  })
+  client.publish(chat({ roomId: '1' }), { text: 'hi' })
+  // @ts-expect-error wrong payload
+  client.publish(chat({ roomId: '1' }), { txt: 'hi' })
+  // @ts-expect-error params are required and typed
+  chat({ room: '1' })
+})
+
+test('raw tuple keys accept any message', () => {
+  client.subscribe(['chat', { roomId: '1' }], (msg) => {
+    expectTypeOf(msg).toBeUnknown()
+  })
+  client.publish(['chat', { roomId: '1' }], 'anything')
+  expectTypeOf<['chat', { roomId: string }]>().toExtend<ChannelKey>()
+})
+
+test('a presence definition types the members state', () => {
+  const editor = presenceChannel<{ documentId: string }, { cursor: { x: number } | null }>('editor')
+  const presence = client.presence(editor({ documentId: 'd' }))
+  presence.enter({ cursor: null })
+  presence.update({ cursor: { x: 1 } })
+  // @ts-expect-error unknown state field
+  presence.update({ color: 'red' })
+  expectTypeOf(presence.getSnapshot().others).toEqualTypeOf<PresenceMember<{ cursor: { x: number } | null }>[]>()
+})
+
+test('channels without params take no arguments', () => {
+  const lobby = defineChannel<void, string>('lobby')
+  expectTypeOf(lobby()).toExtend<ChannelKey<string>>()
+})
