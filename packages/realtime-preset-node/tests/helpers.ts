@@ -2,7 +2,12 @@ import { once } from 'node:events'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net'
 import { createRealtimeClient, type RealtimeClient, type RealtimeClientOptions } from '@tanstack/realtime'
-import { createNodeServer, type NodeRealtime, type NodeServerOptions, nodeTransport } from '@tanstack/realtime-preset-node'
+import {
+  createNodeServer,
+  type NodeRealtime,
+  type NodeServerOptions,
+  nodeTransport,
+} from '@tanstack/realtime-preset-node'
 import { WebSocket } from 'ws'
 
 export interface TestServer {
@@ -94,7 +99,8 @@ export async function eventually<T>(check: () => T, timeoutMs = 5000): Promise<T
 /** Resolves when the client's status becomes `status`. */
 export function statusBecomes(client: RealtimeClient, status: string, timeoutMs = 5000): Promise<void> {
   return eventually(() => {
-    if (client.status.getSnapshot() !== status) throw new Error(`status is ${client.status.getSnapshot()}, not ${status}`)
+    if (client.status.getSnapshot() !== status)
+      throw new Error(`status is ${client.status.getSnapshot()}, not ${status}`)
   }, timeoutMs)
 }
 

@@ -1,6 +1,6 @@
 import { LimitExceededError, RateLimitedError } from '@tanstack/realtime'
-import { WebSocket } from 'ws'
 import { afterEach, expect, test } from 'vitest'
+import { WebSocket } from 'ws'
 import { closeClients, eventually, makeClient, rawClient, startServer, type TestServer } from './helpers.js'
 
 let server: TestServer | undefined

@@ -55,8 +55,7 @@ test('a short network cut replays the missed messages exactly once', async () =>
   const client = makeClient(proxy, 'alice')
   const got: number[] = []
   const lives: boolean[] = []
-  await client.subscribe(['feed'], (n) => got.push(n as number), { onLive: (info) => lives.push(info.recovered) })
-    .ready
+  await client.subscribe(['feed'], (n) => got.push(n as number), { onLive: (info) => lives.push(info.recovered) }).ready
   for (let n = 1; n <= 3; n++) await server.realtime.publish(['feed'], n)
   await eventually(() => expect(got).toEqual([1, 2, 3]))
 

@@ -25,11 +25,8 @@ export type MessageOf<K> = K extends ChannelKey<infer M, unknown> ? M : unknown
 export type PresenceState = { [key: string]: unknown }
 
 /** The presence state type carried by a channel key ({@link PresenceState} for a plain tuple). */
-export type PresenceStateOf<K> = K extends ChannelKey<unknown, infer S>
-  ? unknown extends S
-    ? PresenceState
-    : S
-  : PresenceState
+export type PresenceStateOf<K> =
+  K extends ChannelKey<unknown, infer S> ? (unknown extends S ? PresenceState : S) : PresenceState
 
 type ParamsArgs<P> = [P] extends [void] ? [] : [params: P]
 

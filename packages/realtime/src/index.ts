@@ -22,10 +22,6 @@ export {
   resolveChannel,
   serializeChannelKey,
 } from './channel.js'
-export * from './errors.js'
-export type { ServerLimits, StreamPosition } from './protocol.js'
-export { PROTOCOL_VERSION } from './protocol.js'
-export type { Observable } from './store.js'
 export type {
   ConnectionStatus,
   MessageMeta,
@@ -43,3 +39,7 @@ export type {
   TransportOpenOptions,
   TransportSocket,
 } from './client/transport.js'
+export * from './errors.js'
+export type { ServerLimits, StreamPosition } from './protocol.js'
+export { PROTOCOL_VERSION } from './protocol.js'
+export type { Observable } from './store.js'

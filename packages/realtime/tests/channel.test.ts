@@ -38,7 +38,8 @@ describe('serializeChannelKey', () => {
       ['chat', { fn: () => 1 }],
       ['chat', { a: { b: { c: { d: { e: 1 } } } } }],
     ]
-    for (const key of bad) expect(() => serializeChannelKey(key as never), JSON.stringify(key)).toThrow(InvalidChannelKeyError)
+    for (const key of bad)
+      expect(() => serializeChannelKey(key as never), JSON.stringify(key)).toThrow(InvalidChannelKeyError)
   })
 
   test('enforces the length limit', () => {

@@ -10,7 +10,12 @@ describe('decodeClientFrame', () => {
       ch: 'x',
       since: { seq: 3, epoch: 'e' },
     })
-    expect(decodeClientFrame('{"t":"pub","id":2,"ch":"x","data":null}')).toEqual({ t: 'pub', id: 2, ch: 'x', data: null })
+    expect(decodeClientFrame('{"t":"pub","id":2,"ch":"x","data":null}')).toEqual({
+      t: 'pub',
+      id: 2,
+      ch: 'x',
+      data: null,
+    })
     expect(decodeClientFrame('{"t":"pjoin","id":3,"ch":"x","state":{}}')).toMatchObject({ t: 'pjoin' })
     expect(decodeClientFrame('{"t":"pset","id":4,"ch":"x","patch":{"a":1}}')).toMatchObject({ t: 'pset' })
     expect(decodeClientFrame('{"t":"pleave","id":5,"ch":"x"}')).toMatchObject({ t: 'pleave' })

@@ -1,14 +1,9 @@
-import {
-  type ChannelKey,
-  type MessageOf,
-  type PresenceStateOf,
-  serializeChannelKey,
-} from '../channel.js'
+import { type ChannelKey, type MessageOf, type PresenceStateOf, serializeChannelKey } from '../channel.js'
+import { type Deferred, deferred } from '../deferred.js'
 import { InvalidError, OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
 import { intOption } from '../options.js'
 import { type ServerFrame, type StreamPosition, utf8Length } from '../protocol.js'
 import { clearTimer, isPageVisible, logError, onWindowEvent, setTimer, type TimerHandle } from '../runtime.js'
-import { type Deferred, deferred } from '../deferred.js'
 import { type Observable, Store } from '../store.js'
 import { Link, type LinkHost, type ReconnectOptions } from './link.js'
 import { PresenceChannel, type PresenceDriver } from './presence.js'
@@ -427,7 +422,6 @@ class Client implements RealtimeClient, LinkHost {
     }
   }
 }
-
 
 /**
  * Creates the realtime client. It connects lazily (on the first subscribe, publish or presence

@@ -127,7 +127,9 @@ export class Link {
         const sent = this.#inflight.delete(request.id)
         const queued = this.#queue.indexOf(request)
         if (queued >= 0) this.#queue.splice(queued, 1)
-        reject(sent ? new TimeoutError() : new OfflineError('Could not reach the server in time: the request was not sent.'))
+        reject(
+          sent ? new TimeoutError() : new OfflineError('Could not reach the server in time: the request was not sent.'),
+        )
       }, timeoutMs)
       if (this.state === 'open') this.#send(request)
       else {
@@ -228,7 +230,9 @@ export class Link {
     this.#stopHeartbeat()
     const wasOpen = this.state === 'open'
     this.#failAll(
-      new OfflineError('The connection was lost before the server answered; the request may or may not have been applied.'),
+      new OfflineError(
+        'The connection was lost before the server answered; the request may or may not have been applied.',
+      ),
       false,
     )
     if (wasOpen) this.options.host.lost(this)

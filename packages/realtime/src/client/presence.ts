@@ -1,8 +1,8 @@
 import type { PresenceState } from '../channel.js'
+import { deferred } from '../deferred.js'
 import { OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
 import { utf8Length, type WireMember } from '../protocol.js'
 import { clearTimer, setTimer, type TimerHandle } from '../runtime.js'
-import { deferred } from '../deferred.js'
 import { type Observable, Store } from '../store.js'
 
 /** One member of a presence channel: one connection (two tabs of one user are two members). */
@@ -157,7 +157,9 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
   }
 
   /** Applies a presence event from the server. */
-  apply(event: { ev: 'join'; m: WireMember } | { ev: 'update'; cid: string; patch: object } | { ev: 'leave'; cid: string }) {
+  apply(
+    event: { ev: 'join'; m: WireMember } | { ev: 'update'; cid: string; patch: object } | { ev: 'leave'; cid: string },
+  ) {
     if (!this.#joined) return
     if (event.ev === 'join') this.#members.set(event.m.cid, toMember(event.m))
     else if (event.ev === 'leave') {

@@ -1,5 +1,5 @@
-import type { StreamPosition, WireMember } from '../protocol.js'
 import { intOption } from '../options.js'
+import type { StreamPosition, WireMember } from '../protocol.js'
 import { encodeMessageFrame } from '../protocol.js'
 import { clearTimer, randomId, setTimer, type TimerHandle } from '../runtime.js'
 import { Frame } from './frame.js'
