@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs'
+import { ForbiddenError } from '@tanstack/realtime'
+import { afterAll, expect, test, vi } from 'vitest'
+import { closeClients, eventually } from './helpers.js'
+
+const fixtures = new URL('./fixtures/', import.meta.url)
+
+afterAll(closeClients)
+
+test('every ts snippet in the README and the seed Node snippets are run by this suite, verbatim', () => {
+  const sources = [
+    'seed-server.ts',
+    'seed-client.ts',
+    'seed-usage.ts',
+    'readme-usage.ts',
+    'readme-typed.ts',
+  ].map((file) => readFileSync(new URL(file, fixtures), 'utf8'))
+  const blocks = (markdown: string) => [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '')
+  const readme = blocks(readFileSync(new URL('../../../README.md', import.meta.url), 'utf8'))
+  const seed = blocks(readFileSync(new URL('../../../../shared/seed/README.md', import.meta.url), 'utf8')).filter(
+    (block) => block.includes('realtime-preset-node') && !block.includes('react'),
+  )
+  expect(readme.length).toBeGreaterThanOrEqual(4)
+  expect(seed.length).toBe(3)
+  for (const block of [...readme, ...seed]) {
+    expect(
+      sources.some((source) => source.includes(block)),
+      block,
+    ).toBe(true)
+  }
+})
+
+test("the seed's Node server and client snippets run as pasted", async () => {
+  const seedServer = await import('./fixtures/seed-server.js')
+  const { client } = await import('./fixtures/seed-client.js')
+  const { client: usageClient } = await import('./fixtures/seed-usage.js')
+  try {
+    const got: unknown[] = []
+    await client.subscribe(['todos', { teamId: '123' }], (message) => got.push(message)).ready
+    await seedServer.publish(['todos', { teamId: '123' }], { type: 'created', todo: { id: '2' } })
+    await eventually(() => expect(got).toEqual([{ type: 'created', todo: { id: '2' } }]))
+    // The seed's authorize grants no publish.
+    await expect(usageClient.publish(['todos', { teamId: '123' }], 'x')).rejects.toThrow(ForbiddenError)
+    await usageClient.presence(['room']).enter({ name: 'guest' }).ready
+    expect(client.userId).toBe('guest')
+  } finally {
+    client.disconnect()
+    usageClient.disconnect()
+    await new Promise<void>((resolve) => seedServer.httpServer.close(() => resolve()))
+  }
+})
+
+test("the README's usage snippets run", async () => {
+  const log = vi.spyOn(console, 'log').mockImplementation(() => {})
+  try {
+    const { room } = await import('./fixtures/readme-usage.js')
+    // The snippet logged the subscribed message and the presence list, then left.
+    expect(log).toHaveBeenCalledWith(1, { text: 'Hello!' })
+    expect(log).toHaveBeenCalledWith([])
+    await eventually(() => expect(room.getSnapshot().status).toBe('idle'))
+    const { chat, editor } = await import('./fixtures/readme-typed.js')
+    expect(chat({ roomId: '1' })).toEqual(['chat', { roomId: '1' }])
+    expect(editor.kind).toBe('presence')
+  } finally {
+    log.mockRestore()
+    const { usageServer } = await import('./fixtures/usage-setup.js')
+    closeClients()
+    await usageServer.stop()
+  }
+})
