@@ -13,7 +13,12 @@ const packages = {
   realtime: dirname(fileURLToPath(import.meta.resolve('@tanstack/realtime'))),
   'realtime-preset-node': dirname(fileURLToPath(import.meta.resolve('@tanstack/realtime-preset-node'))),
 }
-const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.map': 'application/json' }
+const types = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.map': 'application/json',
+}
 
 const realtime = createNodeServer({
   path: '/_realtime',
@@ -34,7 +39,9 @@ const http = createServer(async (req, res) => {
   if (!file) return res.writeHead(404).end('Not found')
   try {
     const body = await readFile(file)
-    res.writeHead(200, { 'Content-Type': types[/** @type {keyof typeof types} */ (extname(file))] ?? 'application/octet-stream' })
+    res.writeHead(200, {
+      'Content-Type': types[/** @type {keyof typeof types} */ (extname(file))] ?? 'application/octet-stream',
+    })
     res.end(body)
   } catch {
     res.writeHead(404).end('Not found')

@@ -9,7 +9,8 @@ const pick = (/** @type {string[]} */ list) => list[Math.floor(Math.random() * l
 // One name per tab (sessionStorage is per tab), kept across reloads.
 const name = sessionStorage.getItem('name') ?? `${pick(adjectives)} ${pick(animals)}`
 sessionStorage.setItem('name', name)
-const colorOf = (/** @type {string} */ text) => `hsl(${[...text].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7)} 70% 45%)`
+const colorOf = (/** @type {string} */ text) =>
+  `hsl(${[...text].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7)} 70% 45%)`
 
 const client = createRealtimeClient({
   // No url: derived from window.location. The name travels as the `token` query parameter.

@@ -1,34 +1,18 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { createRealtimeClient, ForbiddenError } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { eventually } from '../../../packages/realtime-preset-node/tests/helpers.js'
+import { type Demo, startDemo } from './start-demo.js'
 
-let demo: ChildProcess
+let demo: Demo
 let origin: string
 
 beforeAll(async () => {
-  demo = spawn(process.execPath, ['server.js'], {
-    cwd: new URL('..', import.meta.url),
-    env: { ...process.env, PORT: '0' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let output = ''
-  demo.stdout?.on('data', (chunk) => {
-    output += chunk
-  })
-  await eventually(() => {
-    const match = /open (http:\/\/localhost:\d+)/.exec(output)
-    if (!match?.[1]) throw new Error(`demo did not start: ${output}`)
-    origin = match[1].replace('localhost', '127.0.0.1')
-  })
+  demo = await startDemo()
+  origin = demo.origin
 })
 
-afterAll(async () => {
-  demo.kill('SIGTERM')
-  await once(demo, 'exit')
-})
+afterAll(() => demo.stop())
 
 test('the demo serves the page and the packages as browser modules', async () => {
   const page = await fetch(origin)

@@ -8,13 +8,9 @@ const fixtures = new URL('./fixtures/', import.meta.url)
 afterAll(closeClients)
 
 test('every ts snippet in the README and the seed Node snippets are run by this suite, verbatim', () => {
-  const sources = [
-    'seed-server.ts',
-    'seed-client.ts',
-    'seed-usage.ts',
-    'readme-usage.ts',
-    'readme-typed.ts',
-  ].map((file) => readFileSync(new URL(file, fixtures), 'utf8'))
+  const sources = ['seed-server.ts', 'seed-client.ts', 'seed-usage.ts', 'readme-usage.ts', 'readme-typed.ts'].map(
+    (file) => readFileSync(new URL(file, fixtures), 'utf8'),
+  )
   const blocks = (markdown: string) => [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '')
   const readme = blocks(readFileSync(new URL('../../../README.md', import.meta.url), 'utf8'))
   const seed = blocks(readFileSync(new URL('../../../../shared/seed/README.md', import.meta.url), 'utf8')).filter(

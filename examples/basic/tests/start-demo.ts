@@ -1,0 +1,37 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+
+export interface Demo {
+  origin: string
+  port: number
+  stop(): Promise<void>
+}
+
+/** Starts `node server.js` of this example as `npm start` does, on `port` (0: any free port). */
+export async function startDemo(port = 0): Promise<Demo> {
+  const child: ChildProcess = spawn(process.execPath, ['server.js'], {
+    cwd: new URL('..', import.meta.url),
+    env: { ...process.env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk) => {
+    output += chunk
+  })
+  const deadline = Date.now() + 10_000
+  let match: RegExpExecArray | null = null
+  while (!(match = /open http:\/\/localhost:(\d+)/.exec(output))) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the demo did not start: ${output}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const actual = Number(match[1])
+  return {
+    origin: `http://localhost:${actual}`,
+    port: actual,
+    async stop() {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    },
+  }
+}
