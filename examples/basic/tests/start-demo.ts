@@ -19,12 +19,12 @@ export async function startDemo(port = 0): Promise<Demo> {
     output += chunk
   })
   const deadline = Date.now() + 10_000
-  let match: RegExpExecArray | null = null
-  while (!(match = /open http:\/\/localhost:(\d+)/.exec(output))) {
+  const started = () => /open http:\/\/localhost:(\d+)/.exec(output)?.[1]
+  while (!started()) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the demo did not start: ${output}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
-  const actual = Number(match[1])
+  const actual = Number(started())
   return {
     origin: `http://localhost:${actual}`,
     port: actual,
