@@ -42,7 +42,8 @@ interface Location {
 /**
  * The client transport for the Node preset: one WebSocket carries every channel.
  *
- * @throws {InvalidOptionsError} when `url` is missing outside a browser or is not a valid URL.
+ * @throws {InvalidOptionsError} when `url` is not a valid ws(s) or http(s) URL. Without `url` outside a
+ *   browser, connecting fails (the client reports it and retries).
  * @example
  * ```ts
  * const client = createRealtimeClient({
@@ -51,9 +52,9 @@ interface Location {
  * ```
  */
 export function nodeTransport(options: NodeTransportOptions = {}): RealtimeTransport {
-  const base = baseUrl(options.url)
-  if (options.path !== undefined) base.pathname = options.path
-  else if (base.pathname === '/' || base.pathname === '') base.pathname = '/_realtime'
+  // Resolved now when given (so a bad url fails at once), else on first connect: a client module
+  // imported during server-side rendering must not need window.location.
+  let base = options.url === undefined ? undefined : endpoint(options)
   return {
     mode: 'shared',
     open({ params, handlers }) {
@@ -67,6 +68,7 @@ export function nodeTransport(options: NodeTransportOptions = {}): RealtimeTrans
         handlers.onClose(code, reason)
       }
       const start = async () => {
+        base ??= endpoint(options)
         const url = new URL(base)
         for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
         const token = await options.getAuthToken?.()
@@ -102,6 +104,13 @@ export function nodeTransport(options: NodeTransportOptions = {}): RealtimeTrans
       return handle
     },
   }
+}
+
+function endpoint(options: NodeTransportOptions): URL {
+  const base = baseUrl(options.url)
+  if (options.path !== undefined) base.pathname = options.path
+  else if (base.pathname === '/' || base.pathname === '') base.pathname = '/_realtime'
+  return base
 }
 
 function baseUrl(url: string | undefined): URL {

@@ -171,7 +171,8 @@ class Client implements RealtimeClient, LinkHost {
     return undefined
   }
 
-  connect(): void {
+  // Arrow functions: `connect` and `disconnect` can be passed around unbound (onClick={client.connect}).
+  connect = (): void => {
     this.#wanted = true
     this.#stopWindowEvents ??= this.#watchWindow()
     if (this.#transport.mode === 'shared') this.#linkFor(SHARED).connect()
@@ -179,7 +180,7 @@ class Client implements RealtimeClient, LinkHost {
     this.stateChanged()
   }
 
-  disconnect(): void {
+  disconnect = (): void => {
     this.#wanted = false
     this.#stopWindowEvents?.()
     this.#stopWindowEvents = undefined

@@ -1,0 +1,220 @@
+// @vitest-environment jsdom
+
+import {
+  presenceChannel,
+  RealtimeProvider,
+  usePresence,
+  usePublish,
+  useRealtime,
+  useSubscribe,
+} from '@tanstack/react-realtime'
+import type { RealtimeClient } from '@tanstack/realtime'
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
+import { type ReactNode, StrictMode, useState } from 'react'
+import { afterEach, beforeEach, expect, test } from 'vitest'
+import type { TestServer } from '../../realtime-preset-node/tests/helpers.js'
+import { eventually, makeClient, startReactServer } from './support.js'
+
+// Updates arrive from a real socket, outside act(); let React apply them as in a browser.
+;(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = false
+
+let server: TestServer
+const clients: RealtimeClient[] = []
+const client = (token: string) => {
+  const made = makeClient(server, token)
+  clients.push(made)
+  return made
+}
+
+beforeEach(async () => {
+  server = await startReactServer()
+})
+afterEach(async () => {
+  cleanup()
+  for (const made of clients.splice(0)) made.disconnect()
+  await server.stop()
+})
+
+const cursors = presenceChannel<{ documentId: string }, { name: string; cursor: { x: number; y: number } | null }>(
+  'cursors',
+)
+
+function Chat({ roomId, label }: { roomId: string; label: string }) {
+  const [messages, setMessages] = useState<string[]>([])
+  useSubscribe(['chat', { roomId }], (msg) => setMessages((prev) => [...prev, String(msg)]))
+  const publish = usePublish(['chat', { roomId }])
+  return (
+    <div>
+      <button type="button" onClick={() => publish(`hello from ${label}`)}>
+        send {label}
+      </button>
+      <ul aria-label={`messages ${label}`}>
+        {messages.map((m, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: an append-only list
+          <li key={i}>{m}</li>
+        ))}
+      </ul>
+    </div>
+  )
+}
+
+function Cursors({ name }: { name: string }) {
+  const { others, updatePresence, status } = usePresence(cursors, {
+    params: { documentId: 'doc' },
+    initial: { name, cursor: null },
+  })
+  return (
+    <div data-testid={`cursors ${name}`} data-status={status}>
+      <button type="button" onClick={() => updatePresence({ cursor: { x: 5, y: 7 } })}>
+        move {name}
+      </button>
+      {others.map((u) => (
+        <span key={u.connectionId}>
+          {u.state.name}@{u.state.cursor ? `${u.state.cursor.x},${u.state.cursor.y}` : 'none'}
+        </span>
+      ))}
+    </div>
+  )
+}
+
+function Status({ label }: { label: string }) {
+  const { status } = useRealtime()
+  return <span data-testid={`status ${label}`}>{status}</span>
+}
+
+const withClient = (made: RealtimeClient, children: ReactNode) => (
+  <RealtimeProvider client={made}>{children}</RealtimeProvider>
+)
+
+test('two components in two clients see each other’s messages and presence', async () => {
+  const alice = client('alice')
+  const bob = client('bob')
+  render(withClient(alice, [<Status key="s" label="alice" />, <Chat key="c" roomId="1" label="alice" />]))
+  const bobTree = render(withClient(bob, [<Chat key="c" roomId="1" label="bob" />, <Cursors key="p" name="Bob" />]))
+  const aliceCursors = render(withClient(alice, <Cursors name="Alice" />))
+
+  await eventually(() => expect(screen.getByTestId('status alice').textContent).toBe('connected'))
+  await eventually(() => expect(server.realtime.engine.subscriberCount(['chat', { roomId: '1' }])).toBe(2))
+  fireEvent.click(screen.getByText('send alice'))
+  await eventually(() => {
+    expect(screen.getByLabelText('messages bob').textContent).toBe('hello from alice')
+    expect(screen.getByLabelText('messages alice').textContent).toBe('hello from alice')
+  })
+
+  // Join
+  await eventually(() => expect(screen.getByTestId('cursors Bob').textContent).toContain('Alice@none'))
+  await eventually(() => expect(screen.getByTestId('cursors Alice').textContent).toContain('Bob@none'))
+  // Cursor update
+  fireEvent.click(screen.getByText('move Alice'))
+  await eventually(() => expect(screen.getByTestId('cursors Bob').textContent).toContain('Alice@5,7'))
+  // Leave on unmount
+  aliceCursors.unmount()
+  await eventually(() => expect(screen.getByTestId('cursors Bob').textContent).toBe('move Bob'))
+  bobTree.unmount()
+})
+
+test('StrictMode leaves exactly one server subscription and shows others no leave and join', async () => {
+  const observer = client('observer')
+  const presence = observer.presence(cursors({ documentId: 'doc' }))
+  await presence.enter({ name: 'Observer', cursor: null }).ready
+  const seen: number[] = []
+  presence.subscribe(() => seen.push(presence.getSnapshot().others.length))
+
+  const alice = client('alice')
+  render(
+    <StrictMode>
+      {withClient(alice, [<Chat key="c" roomId="strict" label="alice" />, <Cursors key="p" name="Alice" />])}
+    </StrictMode>,
+  )
+  await eventually(() => expect(server.realtime.engine.subscriberCount(['chat', { roomId: 'strict' }])).toBe(1))
+  await eventually(() => expect(screen.getByTestId('cursors Alice').dataset.status).toBe('joined'))
+  await eventually(() => expect(seen.at(-1)).toBe(1))
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  expect(server.realtime.engine.subscriberCount(['chat', { roomId: 'strict' }])).toBe(1)
+  expect(seen).toEqual([1]) // one join, never a leave
+  expect(server.realtime.server.stats().connections).toBe(2)
+})
+
+test('changing params moves the subscription; the old channel delivers nothing after the switch', async () => {
+  const alice = client('alice')
+  const view = render(withClient(alice, <Chat roomId="a" label="alice" />))
+  await eventually(() => expect(server.realtime.engine.subscriberCount(['chat', { roomId: 'a' }])).toBe(1))
+  await server.realtime.publish(['chat', { roomId: 'a' }], 'in a')
+  await eventually(() => expect(screen.getByLabelText('messages alice').textContent).toBe('in a'))
+
+  view.rerender(withClient(alice, <Chat roomId="b" label="alice" />))
+  // The old channel's message published right at the switch is not delivered.
+  await server.realtime.publish(['chat', { roomId: 'a' }], 'late in a')
+  await eventually(() => {
+    expect(server.realtime.engine.subscriberCount(['chat', { roomId: 'a' }])).toBe(0)
+    expect(server.realtime.engine.subscriberCount(['chat', { roomId: 'b' }])).toBe(1)
+  })
+  await server.realtime.publish(['chat', { roomId: 'b' }], 'in b')
+  await eventually(() => expect(screen.getByLabelText('messages alice').textContent).toBe('in ain b'))
+})
+
+const renders = { subscriber: 0, sibling: 0 }
+function Subscriber() {
+  renders.subscriber++
+  const [last, setLast] = useState('')
+  useSubscribe(['ticks'], (msg) => setLast(String(msg)))
+  return <span data-testid="last">{last}</span>
+}
+function Sibling() {
+  renders.sibling++
+  return <span>static</span>
+}
+
+test('a message renders the subscribing component once and nothing else', async () => {
+  const alice = client('alice')
+  render(withClient(alice, [<Subscriber key="a" />, <Sibling key="b" />]))
+  await eventually(() => expect(server.realtime.engine.subscriberCount(['ticks'])).toBe(1))
+  await eventually(() => expect(alice.status.getSnapshot()).toBe('connected'))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const before = { ...renders }
+  await server.realtime.publish(['ticks'], 'one')
+  await eventually(() => expect(screen.getByTestId('last').textContent).toBe('one'))
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  expect(renders.subscriber - before.subscriber).toBe(1)
+  expect(renders.sibling - before.sibling).toBe(0)
+})
+
+function Orphan() {
+  useRealtime()
+  return null
+}
+
+test('hooks outside the provider throw a clear error', () => {
+  const original = console.error
+  console.error = () => {}
+  try {
+    expect(() => render(<Orphan />)).toThrow('useRealtime must be used inside <RealtimeProvider client={client}>.')
+  } finally {
+    console.error = original
+  }
+})
+
+function Controls() {
+  const { status, connect, disconnect } = useRealtime()
+  return (
+    <div>
+      <span data-testid="status">{status}</span>
+      <button type="button" onClick={disconnect}>
+        off
+      </button>
+      <button type="button" onClick={connect}>
+        on
+      </button>
+    </div>
+  )
+}
+
+test('useRealtime disconnects and connects', async () => {
+  const alice = client('alice')
+  render(withClient(alice, <Controls />))
+  expect(screen.getByTestId('status').textContent).toBe('disconnected')
+  act(() => fireEvent.click(screen.getByText('on')))
+  await eventually(() => expect(screen.getByTestId('status').textContent).toBe('connected'))
+  act(() => fireEvent.click(screen.getByText('off')))
+  await eventually(() => expect(screen.getByTestId('status').textContent).toBe('disconnected'))
+})
