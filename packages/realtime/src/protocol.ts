@@ -30,6 +30,15 @@ export interface WireMember {
   state: Record<string, unknown>
 }
 
+/** One row change a client asks a collection channel to apply. */
+export type WriteOp =
+  | { type: 'insert'; key: string | number; value: Record<string, unknown> }
+  | { type: 'update'; key: string | number; value: Record<string, unknown> }
+  | { type: 'delete'; key: string | number }
+
+/** The most row changes one `write` request may carry. */
+export const MAX_WRITE_OPS = 100
+
 export type ClientFrame =
   | { t: 'sub'; id: number; ch: string; since?: StreamPosition }
   | { t: 'unsub'; id: number; ch: string }
@@ -37,6 +46,8 @@ export type ClientFrame =
   | { t: 'pjoin'; id: number; ch: string; state: Record<string, unknown> }
   | { t: 'pset'; id: number; ch: string; patch: Record<string, unknown> }
   | { t: 'pleave'; id: number; ch: string }
+  | { t: 'snap'; id: number; ch: string }
+  | { t: 'write'; id: number; ch: string; ops: WriteOp[] }
   | { t: 'ping' }
 
 export interface ServerLimits {
@@ -47,7 +58,15 @@ export interface ServerLimits {
 
 export type ServerFrame =
   | { t: 'hello'; cid: string; uid: string; resumed: boolean; limits: ServerLimits }
-  | { t: 'ack'; id: number; seq?: number; epoch?: string; reset?: boolean; members?: WireMember[] }
+  | {
+      t: 'ack'
+      id: number
+      seq?: number
+      epoch?: string
+      reset?: boolean
+      members?: WireMember[]
+      rows?: unknown[]
+    }
   | { t: 'err'; id?: number; code: RealtimeErrorCode; msg: string }
   | { t: 'msg'; ch: string; seq: number; data: unknown }
   | { t: 'pres'; ch: string; ev: 'join'; m: WireMember }
@@ -110,7 +129,12 @@ export function decodeClientFrame(text: string): ClientFrame | DecodeFailure {
     }
     case 'unsub':
     case 'pleave':
+    case 'snap':
       return { t, id, ch }
+    case 'write': {
+      const ops = decodeWriteOps(value.ops)
+      return typeof ops === 'string' ? { error: ops, id } : { t, id, ch, ops }
+    }
     case 'pub':
       if (!('data' in value)) return { error: 'A publish needs "data".', id }
       return { t, id, ch, data: value.data }
@@ -123,6 +147,24 @@ export function decodeClientFrame(text: string): ClientFrame | DecodeFailure {
     default:
       return { error: `Unknown frame type ${JSON.stringify(t)}.`, id }
   }
+}
+
+function decodeWriteOps(value: unknown): WriteOp[] | string {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_WRITE_OPS) {
+    return `"ops" must be an array of 1 to ${MAX_WRITE_OPS} row changes.`
+  }
+  const ops: WriteOp[] = []
+  for (const op of value) {
+    if (!isRecord(op) || !(typeof op.key === 'string' || Number.isFinite(op.key))) {
+      return 'Each op needs a string or number "key".'
+    }
+    const key = op.key as string | number
+    if (op.type === 'delete') ops.push({ type: 'delete', key })
+    else if ((op.type === 'insert' || op.type === 'update') && isRecord(op.value)) {
+      ops.push({ type: op.type, key, value: op.value })
+    } else return 'Each op is { type: "insert" | "update", key, value: object } or { type: "delete", key }.'
+  }
+  return ops
 }
 
 /**

@@ -2,7 +2,7 @@ import { type ChannelKey, type MessageOf, type PresenceStateOf, serializeChannel
 import { type Deferred, deferred } from '../deferred.js'
 import { InvalidError, OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
 import { intOption } from '../options.js'
-import { type ServerFrame, type StreamPosition, utf8Length } from '../protocol.js'
+import { type ServerFrame, type StreamPosition, utf8Length, type WriteOp } from '../protocol.js'
 import { clearTimer, isPageVisible, logError, onWindowEvent, setTimer, type TimerHandle } from '../runtime.js'
 import { type Observable, Store } from '../store.js'
 import { Link, type LinkHost, type ReconnectOptions } from './link.js'
@@ -99,6 +99,25 @@ export interface RealtimeClient {
     data: MessageOf<K>,
     options?: { timeoutMs?: number },
   ): Promise<{ seq: number }>
+  /**
+   * Collection protocol: the rows of a collection channel and the stream position they reflect.
+   * Live collections call it; see `liveCollectionOptions`.
+   *
+   * @throws {ForbiddenError} without `subscribe` permission; {@link InvalidError} when the server serves
+   *   no collection on this channel; {@link TimeoutError} {@link OfflineError} (as rejections).
+   */
+  snapshot<T = unknown>(
+    channel: ChannelKey<any, any>,
+    options?: { timeoutMs?: number },
+  ): Promise<{ rows: T[]; seq: number; epoch: string }>
+  /**
+   * Collection protocol: asks the server to apply row changes; resolves with the position of the
+   * resulting change message on the channel.
+   *
+   * @throws the error the server's `write` handler threw (such as {@link InvalidError}), or
+   *   {@link ForbiddenError} without `publish` permission (as rejections).
+   */
+  write(channel: ChannelKey<any, any>, ops: WriteOp[], options?: { timeoutMs?: number }): Promise<StreamPosition>
   /**
    * The presence channel for a key, shared by every caller in this client. `enter(state)` joins,
    * `update(patch)` changes this client's state, the snapshot lists `others`.
@@ -236,6 +255,34 @@ class Client implements RealtimeClient, LinkHost {
     try {
       const ack = await link.request({ t: 'pub', ch, data }, options.timeoutMs)
       return { seq: ack.seq ?? 0 }
+    } finally {
+      this.#releaseLinkIfUnused(ch)
+    }
+  }
+
+  async snapshot<T = unknown>(
+    channel: ChannelKey<any, any>,
+    options: { timeoutMs?: number } = {},
+  ): Promise<{ rows: T[]; seq: number; epoch: string }> {
+    const ack = await this.#call(serializeChannelKey(channel), { t: 'snap' }, options.timeoutMs)
+    return { rows: (ack.rows ?? []) as T[], seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
+  }
+
+  async write(
+    channel: ChannelKey<any, any>,
+    ops: WriteOp[],
+    options: { timeoutMs?: number } = {},
+  ): Promise<StreamPosition> {
+    const ack = await this.#call(serializeChannelKey(channel), { t: 'write', ops }, options.timeoutMs)
+    return { seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
+  }
+
+  /** Sends a one-off request on the channel's link (connecting lazily). */
+  async #call(ch: string, frame: { t: 'snap' } | { t: 'write'; ops: WriteOp[] }, timeoutMs?: number) {
+    if (this.#wanted === false) throw new OfflineError('Disconnected: call connect() first.')
+    this.#ensure()
+    try {
+      return await this.#linkFor(ch).request({ ...frame, ch }, timeoutMs)
     } finally {
       this.#releaseLinkIfUnused(ch)
     }

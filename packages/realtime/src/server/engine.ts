@@ -1,6 +1,7 @@
 import type { ChannelKey } from '../channel.js'
 import { parseChannelKey, serializeChannelKey } from '../channel.js'
-import { CloseCodes, InvalidError, type RealtimeErrorCode, TooLargeError } from '../errors.js'
+import { changesFromOps } from '../collections/changes.js'
+import { CloseCodes, InvalidError, RealtimeError, type RealtimeErrorCode, TooLargeError } from '../errors.js'
 import { intOption } from '../options.js'
 import {
   type ClientFrame,
@@ -13,6 +14,7 @@ import {
 } from '../protocol.js'
 import { clearTimer, logError, randomId, setTimer, type TimerHandle } from '../runtime.js'
 import { type Broker, type BrokerListener, MemoryBroker, type ReadResult } from './broker.js'
+import type { CollectionSource } from './collections.js'
 import { Frame } from './frame.js'
 
 /** What a user may do on one channel. Missing fields mean `false`. */
@@ -63,6 +65,8 @@ export interface EngineOptions<I> {
   rateLimit?: RateLimit | false
   /** How long a dropped connection stays present, so a quick reconnect does not flicker. Default 5000 ms. */
   presenceGraceMs?: number
+  /** Collection channels served by this server, by channel name (see {@link CollectionSource}). */
+  collections?: Record<string, CollectionSource<I>>
   /** Called with errors thrown by user callbacks and internal failures. Default: `console.error`. */
   onError?: (error: unknown) => void
 }
@@ -117,8 +121,8 @@ interface Subscription {
 
 type MaybePromise<T> = T | Promise<T>
 
-function settle<T, R>(value: MaybePromise<T>, next: (value: T) => R): MaybePromise<R> {
-  return value instanceof Promise ? value.then(next) : next(value)
+function settle<T, R>(value: MaybePromise<T>, next: (value: T) => R): R | Promise<Awaited<R>> {
+  return value instanceof Promise ? (value.then(next) as Promise<Awaited<R>>) : next(value)
 }
 
 const PONG = new Frame('{"t":"pong"}')
@@ -196,6 +200,7 @@ class Engine<I> implements RealtimeEngine<I> {
   readonly #graceMs: number
   readonly #onError: (error: unknown) => void
   readonly #maxFrameChars: number
+  readonly #collections: Record<string, CollectionSource<I>>
   readonly #connections = new Map<string, Connection>()
   /** Dropped connections still present during the grace period, by id. */
   readonly #graced = new Map<string, Connection>()
@@ -221,6 +226,7 @@ class Engine<I> implements RealtimeEngine<I> {
       })
     this.#authorize = options.authorize ?? (() => ({ subscribe: true, publish: true, presence: true }))
     this.#getUserId = options.getUserId ?? defaultUserId
+    this.#collections = options.collections ?? {}
     this.#onError = options.onError ?? logError
     // A frame carries its payload plus a small envelope; anything longer cannot be valid.
     this.#maxFrameChars = Math.max(this.limits.maxMessageBytes, this.limits.maxPresenceBytes) + 1024
@@ -379,6 +385,10 @@ class Engine<I> implements RealtimeEngine<I> {
         return this.#join(conn, frame, key)
       case 'pset':
         return this.#update(conn, frame)
+      case 'snap':
+        return this.#snapshot(conn, frame, key)
+      case 'write':
+        return this.#write(conn, frame, key)
       case 'pleave':
         if (conn.presence.delete(frame.ch)) {
           this.#dropPresence(frame.ch, conn)
@@ -456,6 +466,59 @@ class Engine<I> implements RealtimeEngine<I> {
     }
     conn.presence.set(ch, next)
     return settle(this.#broker.presenceUpdate(ch, conn.id, patch), () => this.#ack(conn, id))
+  }
+
+  #collection(conn: Connection, id: number, key: ChannelKey): CollectionSource<I> | undefined {
+    const source = Object.hasOwn(this.#collections, key[0]) ? this.#collections[key[0]] : undefined
+    if (!source) this.#sendError(conn, id, 'invalid', `No collection is served on channel "${key[0]}".`)
+    return source
+  }
+
+  #snapshot(conn: Connection, frame: Extract<ClientFrame, { t: 'snap' }>, key: ChannelKey): MaybePromise<void> {
+    const { id, ch } = frame
+    const source = this.#collection(conn, id, key)
+    if (!source) return
+    return this.#allowed(conn, id, ch, key, 'subscribe', () =>
+      // The position is read before loading: changes after it are delivered on the channel and
+      // applied idempotently, so no change falls between the snapshot and the live stream.
+      settle(this.#broker.read(ch), async ({ position }) => {
+        try {
+          const rows = await source.load(key, conn.identity as I)
+          if (!Array.isArray(rows)) throw new TypeError(`collections.${key[0]}.load must return an array of rows.`)
+          conn.send(this.#frame({ t: 'ack', id, rows, seq: position.seq, epoch: position.epoch }))
+        } catch (error) {
+          this.#rejected(conn, id, error, 'The server failed to load the collection.')
+        }
+      }),
+    )
+  }
+
+  #write(conn: Connection, frame: Extract<ClientFrame, { t: 'write' }>, key: ChannelKey): MaybePromise<void> {
+    const { id, ch, ops } = frame
+    const source = this.#collection(conn, id, key)
+    if (!source) return
+    const write = source.write
+    if (!write) return this.#sendError(conn, id, 'forbidden', `The collection "${key[0]}" is read-only.`)
+    return this.#allowed(conn, id, ch, key, 'publish', async () => {
+      try {
+        const changes = (await write.call(source, ops, { channel: key, identity: conn.identity as I })) ?? changesFromOps(ops)
+        const dataJson = JSON.stringify({ changes })
+        if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
+          throw new TooLargeError(`The resulting changes are larger than ${this.limits.maxMessageBytes} bytes.`)
+        }
+        const position = await this.#broker.publish(ch, dataJson)
+        conn.send(this.#frame({ t: 'ack', id, seq: position.seq, epoch: position.epoch }))
+      } catch (error) {
+        this.#rejected(conn, id, error, 'The server failed to apply the write.')
+      }
+    })
+  }
+
+  /** Answers a request whose user callback threw: a RealtimeError travels as is, anything else is reported. */
+  #rejected(conn: Connection, id: number, error: unknown, message: string) {
+    if (error instanceof RealtimeError) return this.#sendError(conn, id, error.code, error.message)
+    this.#onError(error)
+    this.#sendError(conn, id, 'internal', message)
   }
 
   /** Runs `action` when the connection holds `permission` on the channel, else answers forbidden. */
