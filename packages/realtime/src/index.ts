@@ -39,12 +39,11 @@ export type {
   TransportOpenOptions,
   TransportSocket,
 } from './client/transport.js'
-export * from './errors.js'
-export type { ServerLimits, StreamPosition } from './protocol.js'
-export { PROTOCOL_VERSION } from './protocol.js'
-export type { Observable } from './store.js'
 export type { CollectionChange, CollectionMessage, RowKey } from './collections/changes.js'
 export type { LiveCollectionOptions, LiveCollectionUtils } from './collections/live-collection.js'
 export { liveCollectionOptions } from './collections/live-collection.js'
 export { liveQueryOptions } from './collections/live-query.js'
-export type { WriteOp } from './protocol.js'
+export * from './errors.js'
+export type { ServerLimits, StreamPosition, WriteOp } from './protocol.js'
+export { PROTOCOL_VERSION } from './protocol.js'
+export type { Observable } from './store.js'

@@ -84,9 +84,7 @@ function push(target: TestServer, store: ReturnType<typeof todoStore>, change: C
 
 /** Rows sorted by id, without TanStack DB's virtual `$` properties. */
 const sorted = (rows: Iterable<Todo>) =>
-  [...rows]
-    .map(({ id, title, done }) => ({ id, title, done }))
-    .sort((a, b) => a.id.localeCompare(b.id))
+  [...rows].map(({ id, title, done }) => ({ id, title, done })).sort((a, b) => a.id.localeCompare(b.id))
 
 test('a snapshot, then ordered server changes', async () => {
   const store = todoStore([
@@ -242,7 +240,10 @@ test('snapshots of a channel without a collection source fail with a typed error
   await expect(client.write(['not-a-collection'], [{ type: 'delete', key: 1 }])).rejects.toThrow(InvalidError)
   const failing = todos(makeClient(srv, 'bob'))
   await srv.stop()
-  server = await startServer({ collections: { todos: { load: () => Promise.reject(new Error('db down')) } }, onError: () => {} })
+  server = await startServer({
+    collections: { todos: { load: () => Promise.reject(new Error('db down')) } },
+    onError: () => {},
+  })
   const broken = createCollection(
     liveCollectionOptions({ client: makeClient(server, 'carol'), channel: ['todos'], getId: (t: Todo) => t.id }),
   )

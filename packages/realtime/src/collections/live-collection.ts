@@ -1,10 +1,5 @@
 import type { CollectionConfig, SyncConfig } from '@tanstack/db'
-import {
-  type AnyChannelDefinition,
-  type ChannelKey,
-  resolveChannel,
-  serializeChannelKey,
-} from '../channel.js'
+import { type AnyChannelDefinition, type ChannelKey, resolveChannel, serializeChannelKey } from '../channel.js'
 import type { RealtimeClient } from '../client/client.js'
 import type { RealtimeError } from '../errors.js'
 import type { StreamPosition, WriteOp } from '../protocol.js'
@@ -70,7 +65,9 @@ export function liveCollectionOptions<
   T extends object = Record<string, any>,
   K extends RowKey = RowKey,
   P extends object | void = any,
->(options: LiveCollectionOptions<T, K, P>): CollectionConfig<T, K, never, LiveCollectionUtils> & {
+>(
+  options: LiveCollectionOptions<T, K, P>,
+): CollectionConfig<T, K, never, LiveCollectionUtils> & {
   id: string
   utils: LiveCollectionUtils
 } {
@@ -150,7 +147,9 @@ export function liveCollectionOptions<
         if (stopped || attempt !== loads) return
         const keep = new Set(snapshot.rows.map(getId))
         writeAll([
-          ...[...synced.keys()].filter((rowKey) => !keep.has(rowKey)).map((rowKey) => ({ type: 'delete' as const, key: rowKey })),
+          ...[...synced.keys()]
+            .filter((rowKey) => !keep.has(rowKey))
+            .map((rowKey) => ({ type: 'delete' as const, key: rowKey })),
           ...snapshot.rows.map((value) => ({ type: 'upsert' as const, value })),
         ])
         const pending = buffer ?? []
@@ -215,10 +214,22 @@ export function liveCollectionOptions<
     ...(options.gcTime !== undefined && { gcTime: options.gcTime }),
     sync: { sync, rowUpdateMode: 'full' },
     onInsert: async ({ transaction }) => {
-      await send(transaction.mutations.map((m) => ({ type: 'insert', key: m.key, value: m.modified as Record<string, unknown> })))
+      await send(
+        transaction.mutations.map((m) => ({
+          type: 'insert',
+          key: m.key,
+          value: m.modified as Record<string, unknown>,
+        })),
+      )
     },
     onUpdate: async ({ transaction }) => {
-      await send(transaction.mutations.map((m) => ({ type: 'update', key: m.key, value: m.modified as Record<string, unknown> })))
+      await send(
+        transaction.mutations.map((m) => ({
+          type: 'update',
+          key: m.key,
+          value: m.modified as Record<string, unknown>,
+        })),
+      )
     },
     onDelete: async ({ transaction }) => {
       await send(transaction.mutations.map((m) => ({ type: 'delete', key: m.key })))

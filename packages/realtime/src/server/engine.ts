@@ -501,7 +501,8 @@ class Engine<I> implements RealtimeEngine<I> {
     if (!write) return this.#sendError(conn, id, 'forbidden', `The collection "${key[0]}" is read-only.`)
     return this.#allowed(conn, id, ch, key, 'publish', async () => {
       try {
-        const changes = (await write.call(source, ops, { channel: key, identity: conn.identity as I })) ?? changesFromOps(ops)
+        const changes =
+          (await write.call(source, ops, { channel: key, identity: conn.identity as I })) ?? changesFromOps(ops)
         const dataJson = JSON.stringify({ changes })
         if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
           throw new TooLargeError(`The resulting changes are larger than ${this.limits.maxMessageBytes} bytes.`)

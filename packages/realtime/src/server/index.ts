@@ -4,8 +4,14 @@
  *
  * @module
  */
+
+export type { CollectionChange, CollectionMessage } from '../collections/changes.js'
+export { changesFromOps } from '../collections/changes.js'
+export { intOption } from '../options.js'
+export { randomId } from '../runtime.js'
 export type { Broker, BrokerListener, MemoryBrokerOptions, ReadResult } from './broker.js'
 export { MemoryBroker } from './broker.js'
+export type { CollectionSource } from './collections.js'
 export type {
   Authorize,
   ConnectionSink,
@@ -18,10 +24,5 @@ export type {
 } from './engine.js'
 export { createRealtimeEngine } from './engine.js'
 export { Frame } from './frame.js'
-export type { CollectionChange, CollectionMessage } from '../collections/changes.js'
-export { changesFromOps } from '../collections/changes.js'
-export type { CollectionSource } from './collections.js'
-export { intOption } from '../options.js'
-export { randomId } from '../runtime.js'
 export { TokenBucket } from './rate-limit.js'
 export { defaultUserId } from './user-id.js'
