@@ -1,23 +1,15 @@
 import { mkdirSync } from 'node:fs'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { type Demo, startDemo } from './start-demo.js'
+import { launchChromium } from '../../support/browser.js'
+import { type Demo, startExample } from '../../support/start-example.js'
 
 let browser: Browser
 let demo: Demo
 
 beforeAll(async () => {
-  demo = await startDemo()
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  })
+  demo = await startExample('basic')
+  browser = await launchChromium()
 })
 
 afterAll(async () => {
@@ -55,7 +47,7 @@ test('two tabs chat, see each other online, and reconnect after a server restart
 
   await demo.stop()
   await first.waitForSelector('#status[data-status="reconnecting"]')
-  demo = await startDemo(demo.port)
+  demo = await startExample('basic', demo.port)
   for (const page of [first, second]) await page.waitForSelector('#status[data-status="connected"]')
   expect(await statusOf(first)).toBe('connected')
   // Presence was re-entered on the new server.

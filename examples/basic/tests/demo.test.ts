@@ -2,13 +2,13 @@ import { createRealtimeClient, ForbiddenError } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { eventually } from '../../../packages/realtime-preset-node/tests/helpers.js'
-import { type Demo, startDemo } from './start-demo.js'
+import { type Demo, startExample } from '../../support/start-example.js'
 
 let demo: Demo
 let origin: string
 
 beforeAll(async () => {
-  demo = await startDemo()
+  demo = await startExample('basic')
   origin = demo.origin
 })
 

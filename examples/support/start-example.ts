@@ -7,11 +7,14 @@ export interface Demo {
   stop(): Promise<void>
 }
 
-/** Starts `node server.js` of this example as `npm start` does, on `port` (0: any free port). */
-export async function startDemo(port = 0): Promise<Demo> {
+/**
+ * Starts `node server.js` of an example (`basic`, `demo`) as `npm start` does, on `port` (0: any
+ * free port), with extra environment variables.
+ */
+export async function startExample(example: string, port = 0, env: Record<string, string> = {}): Promise<Demo> {
   const child: ChildProcess = spawn(process.execPath, ['server.js'], {
-    cwd: new URL('..', import.meta.url),
-    env: { ...process.env, PORT: String(port) },
+    cwd: new URL(`../${example}/`, import.meta.url),
+    env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let output = ''

@@ -1,0 +1,98 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { launchChromium } from '../../support/browser.js'
+import { type Demo, startExample } from '../../support/start-example.js'
+
+let browser: Browser
+let demo: Demo
+const dataDir = mkdtempSync(join(tmpdir(), 'realtime-demo-'))
+const env = { DEMO_DATA_FILE: join(dataDir, 'todos.json') }
+
+beforeAll(async () => {
+  demo = await startExample('demo', 0, env)
+  browser = await launchChromium()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await demo?.stop()
+  rmSync(dataDir, { recursive: true, force: true })
+})
+
+const todoTitles = (page: Page) => page.locator('[data-testid="todos"] .title').allTextContents()
+const nameOf = (page: Page) => page.evaluate(() => sessionStorage.getItem('demo-name') ?? '')
+const connected = (page: Page) => page.waitForSelector('[data-testid="status"][data-status="connected"]')
+
+test('two people chat, see each other’s cursors, and share todos that survive reloads and restarts', async () => {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 720 } })
+  const errors: string[] = []
+  const [alice, bob] = [await context.newPage(), await context.newPage()]
+  for (const page of [alice, bob]) {
+    page.on('pageerror', (error) => errors.push(error.message))
+    await page.goto(demo.origin)
+    await connected(page)
+  }
+  const [aliceName, bobName] = [await nameOf(alice), await nameOf(bob)]
+  expect(aliceName).not.toBe('')
+  await alice.waitForFunction(() => document.querySelector('.online')?.textContent === '2 online')
+
+  // Chat: typed in one page, shown in the other.
+  await bob.fill('input[name="text"]', 'Hello from Bob')
+  await bob.press('input[name="text"]', 'Enter')
+  await alice.waitForFunction(() =>
+    document.querySelector('[data-testid="messages"]')?.textContent?.includes('Hello from Bob'),
+  )
+  expect(await alice.locator('[data-testid="messages"] li .from').last().textContent()).toBe(bobName)
+
+  // Cursors: Bob's pointer appears on Alice's page with his name, and follows his moves.
+  await bob.bringToFront()
+  await bob.mouse.move(300, 300)
+  await bob.mouse.move(320, 310)
+  const cursor = alice.locator(`.cursor[data-user="${bobName}"]`)
+  await cursor.waitFor()
+  const firstLeft = await cursor.evaluate((element) => (element as HTMLElement).style.left)
+  await bob.mouse.move(800, 500)
+  await bob.mouse.move(820, 520)
+  await alice.waitForFunction(
+    ([name, left]) => {
+      const element = document.querySelector(`.cursor[data-user="${name}"]`) as HTMLElement | null
+      return element !== null && element.style.left !== left
+    },
+    [bobName, firstLeft] as const,
+  )
+
+  // Todos: added in one page, shown in the other, kept across a reload.
+  await alice.bringToFront()
+  await alice.fill('input[name="title"]', 'Ship the demo')
+  await alice.press('input[name="title"]', 'Enter')
+  await alice.fill('input[name="title"]', 'Write the docs')
+  await alice.press('input[name="title"]', 'Enter')
+  await bob.waitForFunction(() => document.querySelectorAll('[data-testid="todos"] li').length === 2)
+  expect(await todoTitles(bob)).toEqual(['Ship the demo', 'Write the docs'])
+  await bob.locator('[data-testid="todos"] li input[type="checkbox"]').first().check()
+  await alice.waitForSelector('[data-testid="todos"] li.done')
+  await bob.reload()
+  await connected(bob)
+  await bob.waitForFunction(() => document.querySelectorAll('[data-testid="todos"] li').length === 2)
+  expect(await nameOf(bob)).toBe(bobName) // a reload keeps the tab's user
+
+  mkdirSync('test-results', { recursive: true })
+  await alice.screenshot({ path: 'test-results/demo.png' })
+  expect(readFileSync('test-results/demo.png').length).toBeGreaterThan(20_000) // a rendered page, not a blank one
+
+  // The server goes away: both pages say so, then recover with every todo.
+  await demo.stop()
+  for (const page of [alice, bob]) await page.waitForSelector('[data-testid="status"][data-status="reconnecting"]')
+  demo = await startExample('demo', demo.port, env)
+  for (const page of [alice, bob]) await connected(page)
+  for (const page of [alice, bob]) {
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="todos"] li').length === 2)
+    expect(await todoTitles(page)).toEqual(['Ship the demo', 'Write the docs'])
+  }
+  expect(await alice.locator('[data-testid="todos"] li.done .title').allTextContents()).toEqual(['Ship the demo'])
+  expect(errors).toEqual([])
+  await context.close()
+})
