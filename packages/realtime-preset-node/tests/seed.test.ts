@@ -1,16 +1,21 @@
 import { readFileSync } from 'node:fs'
 import { ForbiddenError } from '@tanstack/realtime'
 import { afterAll, expect, test, vi } from 'vitest'
-import { closeClients, eventually } from './helpers.js'
+import { closeClients, eventually, makeClient } from './helpers.js'
 
 const fixtures = new URL('./fixtures/', import.meta.url)
 
 afterAll(closeClients)
 
 test('every ts snippet in the README and the seed Node snippets are run by this suite, verbatim', () => {
-  const sources = ['seed-server.ts', 'seed-client.ts', 'seed-usage.ts', 'readme-usage.ts', 'readme-typed.ts'].map(
-    (file) => readFileSync(new URL(file, fixtures), 'utf8'),
-  )
+  const sources = [
+    'seed-server.ts',
+    'seed-client.ts',
+    'seed-usage.ts',
+    'readme-usage.ts',
+    'readme-typed.ts',
+    'readme-collections.ts',
+  ].map((file) => readFileSync(new URL(file, fixtures), 'utf8'))
   const blocks = (markdown: string) => [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '')
   const readme = blocks(readFileSync(new URL('../../../README.md', import.meta.url), 'utf8'))
   const seed = blocks(readFileSync(new URL('../../../../shared/seed/README.md', import.meta.url), 'utf8')).filter(
@@ -43,6 +48,39 @@ test("the seed's Node server and client snippets run as pasted", async () => {
     client.disconnect()
     usageClient.disconnect()
     await new Promise<void>((resolve) => seedServer.httpServer.close(() => resolve()))
+  }
+})
+
+test("the README's live-collection server snippet serves snapshots and writes", async () => {
+  const { createCollection } = await import('@tanstack/db')
+  const { liveCollectionOptions } = await import('@tanstack/realtime')
+  const { startHttp } = await import('./helpers.js')
+  const snippet = await import('./fixtures/readme-collections.js')
+  const http = await startHttp(snippet.server)
+  const client = makeClient(http, 'ada')
+  try {
+    const todos = createCollection(
+      liveCollectionOptions({
+        client,
+        channel: ['todos', { teamId: '123' }],
+        getId: (todo: { id: string; title: string; done: boolean }) => todo.id,
+      }),
+    )
+    await todos.preload()
+    expect([...todos.keys()]).toEqual(['1'])
+    // The snippet's server-side publish reaches live collections as a change.
+    await snippet.publish(['todos', { teamId: '123' }], {
+      changes: [{ type: 'insert', value: { id: '2', title: 'Pushed', done: false } }],
+    })
+    await eventually(() => expect([...todos.keys()].sort()).toEqual(['1', '2']))
+    await todos.insert({ id: '3', title: 'Written by a client', done: false }).isPersisted.promise
+    expect(snippet.rows.has('3')).toBe(true)
+    await expect(todos.insert({ id: '4', title: '', done: false }).isPersisted.promise).rejects.toThrow(
+      'A todo needs a title.',
+    )
+  } finally {
+    client.disconnect()
+    await http.close()
   }
 })
 
