@@ -1,0 +1,565 @@
+/**
+ * The behaviour a client sees, written once and run against every preset (the Node server and the
+ * Workers Durable Objects in real workerd): subscribe, publish, server publish, presence, auth,
+ * reconnect and resume, bad input. Each preset calls {@link conformanceSuite} with its harness.
+ */
+import {
+  createRealtimeClient,
+  defineChannel,
+  ForbiddenError,
+  InvalidChannelKeyError,
+  OfflineError,
+  presenceChannel,
+  type RealtimeError,
+  RateLimitedError,
+  TooLargeError,
+} from '@tanstack/realtime'
+import { afterEach, describe, expect, test } from 'vitest'
+import { WebSocket } from 'ws'
+import {
+  closeCode,
+  eventually,
+  rawSocket,
+  recordStatuses,
+  startProxy,
+  statusBecomes,
+  upgradeStatus,
+} from '../support/helpers.js'
+import type { Harness, HarnessOptions, HarnessServer } from './harness.js'
+
+export type { Harness, HarnessOptions, HarnessServer } from './harness.js'
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+export function conformanceSuite(harness: Harness): void {
+  let server: HarnessServer | undefined
+  const start = async (options?: HarnessOptions) => {
+    server = await harness.start(options)
+    return server
+  }
+  afterEach(async () => {
+    harness.closeClients()
+    await server?.stop()
+    server = undefined
+  })
+
+  /** A raw protocol socket for one channel (the real client never sends what these tests send). */
+  const raw = (target: HarnessServer, channel: string, token = 'raw', query = 'v=1') =>
+    rawSocket(target.socketUrl(channel, `${query}&token=${token}`))
+
+  describe('messaging', () => {
+    test('two clients exchange messages on a parametrised channel', async () => {
+      const server = await start()
+      const alice = server.client('alice')
+      const bob = server.client('bob')
+      const aliceGot: unknown[] = []
+      const bobGot: unknown[] = []
+      await alice.subscribe(['chat', { roomId: '1', lang: 'en' }], (msg) => aliceGot.push(msg)).ready
+      // Same channel: params are compared by value, in any key order.
+      await bob.subscribe(['chat', { lang: 'en', roomId: '1' }], (msg) => bobGot.push(msg)).ready
+      const other: unknown[] = []
+      await bob.subscribe(['chat', { roomId: '2', lang: 'en' }], (msg) => other.push(msg)).ready
+
+      await alice.publish(['chat', { roomId: '1', lang: 'en' }], { text: 'hi bob' })
+      await bob.publish(['chat', { roomId: '1', lang: 'en' }], { text: 'hi alice' })
+
+      await eventually(() => {
+        expect(aliceGot).toEqual([{ text: 'hi bob' }, { text: 'hi alice' }])
+        expect(bobGot).toEqual([{ text: 'hi bob' }, { text: 'hi alice' }])
+      })
+      expect(other).toEqual([])
+    })
+
+    test('messages carry increasing sequence numbers and publish resolves with them', async () => {
+      const server = await start()
+      const client = server.client('alice')
+      const seqs: number[] = []
+      await client.subscribe(['counter'], (_msg, meta) => seqs.push(meta.seq)).ready
+      const first = await client.publish(['counter'], 1)
+      const second = await client.publish(['counter'], 2)
+      expect(second.seq).toBe(first.seq + 1)
+      await eventually(() => expect(seqs).toEqual([first.seq, second.seq]))
+    })
+
+    test('server-side publish reaches every subscriber', async () => {
+      const server = await start()
+      const clients = ['a', 'b', 'c'].map((name) => server.client(name))
+      const received = clients.map(() => [] as unknown[])
+      await Promise.all(
+        clients.map((client, i) => client.subscribe(['todos', { teamId: '123' }], (m) => received[i]?.push(m)).ready),
+      )
+      const position = await server.publish(['todos', { teamId: '123' }], { type: 'created', todo: { id: 1 } })
+      expect(position.seq).toBe(1)
+      await eventually(() => {
+        for (const messages of received) expect(messages).toEqual([{ type: 'created', todo: { id: 1 } }])
+      })
+    })
+
+    test('typed channel definitions name the same channel as raw keys', async () => {
+      const server = await start()
+      const chat = defineChannel<{ roomId: string }, { text: string }>('chat')
+      const client = server.client('alice')
+      const texts: string[] = []
+      await client.subscribe(chat({ roomId: '7' }), (msg) => texts.push(msg.text)).ready
+      await server.publish(['chat', { roomId: '7' }], { text: 'from the server' })
+      await eventually(() => expect(texts).toEqual(['from the server']))
+    })
+
+    test('invalid keys, oversized messages and publishing while disconnected fail with typed errors', async () => {
+      const server = await start()
+      const client = server.client('alice')
+      expect(() => client.subscribe(['', {}], () => {})).toThrow(InvalidChannelKeyError)
+      await expect(client.publish(['chat', { when: new Date() }], 'x')).rejects.toThrow(InvalidChannelKeyError)
+      await client.publish(['chat'], 'connects lazily')
+      await expect(client.publish(['chat'], 'x'.repeat(70_000))).rejects.toThrow(TooLargeError)
+      client.disconnect()
+      expect(client.status.getSnapshot()).toBe('disconnected')
+      await expect(client.publish(['chat'], 'offline')).rejects.toThrow(OfflineError)
+      await expect(server.publish(['chat'], 'x'.repeat(70_000))).rejects.toThrow(TooLargeError)
+    })
+  })
+
+  describe('reconnect and resume', () => {
+    test('after a server restart the client reconnects, resubscribes and re-enters presence', async () => {
+      const server = await start()
+      const alice = server.client('alice')
+      const bob = server.client('bob')
+      const got: unknown[] = []
+      const resets: number[] = []
+      await alice.subscribe(['chat'], (msg) => got.push(msg), { onReset: () => resets.push(1) }).ready
+      await alice.presence(['room']).enter({ name: 'Alice' }).ready
+      const bobPresence = bob.presence(['room'])
+      await bobPresence.enter({ name: 'Bob' }).ready
+      await server.publish(['chat'], 'before')
+      await eventually(() => expect(got).toEqual(['before']))
+      const statuses = recordStatuses(alice)
+
+      await server.stop()
+      await eventually(() => expect(alice.status.getSnapshot()).toBe('reconnecting'))
+      await server.restart()
+      await eventually(() => expect(alice.status.getSnapshot()).toBe('connected'))
+      expect(statuses[0]).toBe('connected')
+      expect(statuses).toContain('reconnecting')
+
+      // Channels were resubscribed: the server knows about alice's subscription again.
+      await eventually(async () => expect(await server.subscriberCount(['chat'])).toBe(1))
+      await server.publish(['chat'], 'after')
+      await eventually(() => expect(got).toEqual(['before', 'after']))
+      // The new server has a new history (a new epoch): the subscriber was told to reset.
+      expect(resets).toEqual([1])
+      // Presence was re-entered on the new server.
+      await eventually(() => expect(bobPresence.getSnapshot().others.map((m) => m.state)).toEqual([{ name: 'Alice' }]))
+    })
+
+    test('a short network cut replays the missed messages exactly once', async () => {
+      const server = await start()
+      const proxy = await startProxy(server.port)
+      const client = server.client('alice', { url: proxy.url })
+      const got: number[] = []
+      const lives: boolean[] = []
+      await client.subscribe(['feed'], (n) => got.push(n as number), { onLive: (info) => lives.push(info.recovered) })
+        .ready
+      for (let n = 1; n <= 3; n++) await server.publish(['feed'], n)
+      await eventually(() => expect(got).toEqual([1, 2, 3]))
+
+      proxy.block()
+      proxy.cut()
+      await eventually(() => expect(client.status.getSnapshot()).toBe('reconnecting'))
+      for (let n = 4; n <= 8; n++) await server.publish(['feed'], n)
+      proxy.unblock()
+      await eventually(() => expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8]))
+      expect(lives).toEqual([false, true])
+      await server.publish(['feed'], 9)
+      await eventually(() => expect(got).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]))
+      await proxy.close()
+    })
+
+    test('when history no longer covers the gap the subscriber is told to reset', async () => {
+      const server = await start({ historySize: 2 })
+      const proxy = await startProxy(server.port)
+      const client = server.client('alice', { url: proxy.url })
+      const got: number[] = []
+      let resets = 0
+      await client.subscribe(['feed'], (n) => got.push(n as number), { onReset: () => resets++ }).ready
+      await server.publish(['feed'], 1)
+      await eventually(() => expect(got).toEqual([1]))
+
+      proxy.block()
+      proxy.cut()
+      await eventually(() => expect(client.status.getSnapshot()).toBe('reconnecting'))
+      for (let n = 2; n <= 6; n++) await server.publish(['feed'], n)
+      proxy.unblock()
+      await eventually(() => expect(resets).toBe(1))
+      expect(got).toEqual([1]) // nothing replayed, nothing duplicated
+      await server.publish(['feed'], 7)
+      await eventually(() => expect(got).toEqual([1, 7]))
+      await proxy.close()
+    })
+
+    test('getAuthToken is asked again on every reconnect', async () => {
+      const server = await start()
+      const proxy = await startProxy(server.port)
+      let calls = 0
+      const client = createRealtimeClient({
+        transport: server.transport(async () => {
+          calls++
+          return `user-${calls}`
+        }, proxy.url),
+        reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+      })
+      client.connect()
+      client.subscribe(['chat'], () => {}) // per-channel transports connect per channel
+      await eventually(() => expect(client.userId).toBe('user-1'))
+      proxy.cut()
+      await eventually(() => expect(client.userId).toBe('user-2'))
+      expect(client.status.getSnapshot()).toBe('connected')
+      client.disconnect()
+      await proxy.close()
+    })
+
+    test('a publish made while reconnecting is sent once the connection is back', async () => {
+      const server = await start()
+      const proxy = await startProxy(server.port)
+      const client = server.client('alice', { url: proxy.url })
+      const observer = server.client('bob')
+      const got: unknown[] = []
+      await observer.subscribe(['chat'], (msg) => got.push(msg)).ready
+      await client.subscribe(['chat'], () => {}).ready // keeps a per-channel socket open to lose
+      await client.publish(['chat'], 'first')
+      proxy.block()
+      proxy.cut()
+      await eventually(() => expect(client.status.getSnapshot()).toBe('reconnecting'))
+      const pending = client.publish(['chat'], 'queued')
+      await sleep(50)
+      proxy.unblock()
+      await expect(pending).resolves.toMatchObject({ seq: 2 })
+      await eventually(() => expect(got).toEqual(['first', 'queued']))
+      await proxy.close()
+    })
+
+    test('disconnect() stops reconnecting; connect() resumes subscriptions', async () => {
+      const server = await start()
+      const client = server.client('alice')
+      const got: unknown[] = []
+      await client.subscribe(['chat'], (msg) => got.push(msg)).ready
+      client.disconnect()
+      expect(client.status.getSnapshot()).toBe('disconnected')
+      await eventually(async () => expect(await server.subscriberCount(['chat'])).toBe(0))
+      await expect(client.publish(['chat'], 'nope')).rejects.toThrow(OfflineError)
+      await server.publish(['chat'], 'while away')
+      client.connect()
+      await eventually(() => expect(client.status.getSnapshot()).toBe('connected'))
+      await eventually(() => expect(got).toEqual(['while away'])) // resumed from the last position
+    })
+  })
+
+  describe('auth', () => {
+    test('authorize denies subscribe, publish and presence separately, each with its typed error', async () => {
+      const asked: Array<[string, unknown]> = []
+      const server = await start({
+        async authorize(userId, channel) {
+          asked.push([userId, channel])
+          const [name] = channel
+          if (name === 'read-only') return { subscribe: true, publish: false, presence: true }
+          if (name === 'write-only') return { subscribe: false, publish: true, presence: false }
+          return null
+        },
+      })
+      const client = server.client('alice')
+
+      const errors: RealtimeError[] = []
+      const denied = client.subscribe(['write-only'], () => {}, { onError: (error) => errors.push(error) })
+      await expect(denied.ready).rejects.toThrow(ForbiddenError)
+      expect(errors.map((error) => error.code)).toEqual(['forbidden'])
+
+      await expect(client.publish(['read-only'], 'x')).rejects.toThrow(ForbiddenError)
+      await expect(client.publish(['write-only'], 'allowed')).resolves.toEqual({ seq: 1 })
+
+      const presence = client.presence(['write-only'])
+      const leave = presence.enter({ name: 'alice' })
+      await expect(leave.ready).rejects.toThrow(ForbiddenError)
+      expect(presence.getSnapshot().status).toBe('error')
+      expect(presence.getSnapshot().error).toBeInstanceOf(ForbiddenError)
+
+      await expect(client.publish(['nothing'], 'x')).rejects.toMatchObject({ code: 'forbidden', retryable: false })
+      await client.subscribe(['read-only'], () => {}).ready
+      await client.presence(['read-only']).enter({ name: 'alice' }).ready
+      // authorize receives the parsed key and the identity from getAuthToken.
+      expect(asked).toContainEqual(['alice', ['read-only']])
+    })
+
+    test('a channel denied to everything is refused; subscribers and presence get ForbiddenError', async () => {
+      const server = await start({ authorize: (_user, [name]) => (name === 'secret' ? null : { subscribe: true }) })
+      const client = server.client('alice')
+      const errors: string[] = []
+      const denied = client.subscribe(['secret'], () => {}, { onError: (error) => errors.push(error.code) })
+      await expect(denied.ready).rejects.toThrow(ForbiddenError)
+      expect(errors).toEqual(['forbidden'])
+      await expect(client.presence(['secret']).enter({}).ready).rejects.toThrow(ForbiddenError)
+      // The rest of the client is unaffected.
+      await client.subscribe(['open'], () => {}).ready
+      await eventually(() => expect(client.status.getSnapshot()).toBe('connected'))
+    })
+
+    test('an upgrade without identity is refused with 401, and the client keeps retrying', async () => {
+      const server = await start()
+      expect(await upgradeStatus(server.socketUrl('["chat"]', 'v=1'))).toBe(401)
+      expect(await upgradeStatus(server.socketUrl('["chat"]', 'v=1&token=alice'))).toBe(101)
+
+      let token: string | null = null
+      const client = createRealtimeClient({
+        transport: server.transport(() => token),
+        reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+      })
+      client.connect()
+      client.subscribe(['chat'], () => {}) // per-channel transports connect per channel
+      await statusBecomes(client, 'reconnecting')
+      token = 'alice' // the token is asked for again on every attempt
+      await statusBecomes(client, 'connected')
+      expect(client.userId).toBe('alice')
+      client.disconnect()
+    })
+
+    test('a disallowed Origin is refused; same-origin is the default', async () => {
+      let server = await start()
+      const url = server.socketUrl('["chat"]', 'token=alice')
+      expect(await upgradeStatus(url, { Origin: 'http://evil.example' })).toBe(403)
+      expect(await upgradeStatus(url, { Origin: `http://127.0.0.1:${server.port}` })).toBe(101)
+      await server.stop()
+
+      server = await start({ allowedOrigins: ['https://app.example'] })
+      const allowlisted = server.socketUrl('["chat"]', 'token=alice')
+      expect(await upgradeStatus(allowlisted, { Origin: 'https://app.example' })).toBe(101)
+      expect(await upgradeStatus(allowlisted, { Origin: `http://127.0.0.1:${server.port}` })).toBe(403)
+    })
+
+    test('getAuthToken failures answer 500 and are reported', async () => {
+      const reported: unknown[] = []
+      const server = await start({
+        identify: () => {
+          throw new Error('session store down')
+        },
+        onError: (error) => reported.push(error),
+      })
+      expect(await upgradeStatus(server.socketUrl('["chat"]', 'token=alice'))).toBe(500)
+      expect(reported).toHaveLength(1)
+    })
+
+    test('a throwing authorize answers the request with an internal error and the connection keeps working', async () => {
+      const reported: unknown[] = []
+      const server = await start({
+        authorize: (_user, [name]) => {
+          if (name === 'broken') throw new Error('db down')
+          return { subscribe: true, publish: true }
+        },
+        onError: (error) => reported.push(error),
+      })
+      const client = server.client('alice')
+      await expect(client.publish(['broken'], 1)).rejects.toMatchObject({ code: 'internal' })
+      await eventually(() => expect(reported).toHaveLength(1))
+      await expect(client.publish(['fine'], 1)).resolves.toEqual({ seq: 1 })
+    })
+  })
+
+  describe('bad input', () => {
+    /** A second, well-behaved client that must keep working whatever the first one does. */
+    async function bystander(target: HarnessServer) {
+      const client = target.client('bystander')
+      const got: unknown[] = []
+      await client.subscribe(['lobby'], (msg) => got.push(msg)).ready
+      return {
+        async stillWorks(text: string) {
+          await client.publish(['lobby'], text)
+          await eventually(() => expect(got).toContain(text))
+        },
+      }
+    }
+
+    test('malformed JSON and unknown message types get an error; the connection stays open', async () => {
+      const server = await start()
+      const other = await bystander(server)
+      const socket = await raw(server, '["lobby"]')
+      socket.send('{not json')
+      expect(await socket.next((f) => f.t === 'err')).toMatchObject({ code: 'invalid', msg: 'Frame is not valid JSON.' })
+      expect(await socket.request({ t: 'launch', id: 7, ch: '["x"]' })).toMatchObject({
+        t: 'err',
+        id: 7,
+        code: 'invalid',
+      })
+      expect(await socket.request({ t: 'sub', id: 8, ch: '["x", {"b":1,"a":2}]' })).toMatchObject({
+        t: 'err',
+        id: 8,
+        code: 'invalid',
+      })
+      expect(await socket.request({ t: 'sub', id: 9, ch: '["x"]', since: { seq: -1, epoch: 'e' } })).toMatchObject({
+        code: 'invalid',
+      })
+      expect(await socket.request({ t: 'pub', id: 10, ch: '["lobby"]', data: 'raw works' })).toMatchObject({
+        t: 'ack',
+      })
+      await other.stillWorks('after garbage')
+      expect(socket.ws.readyState).toBe(WebSocket.OPEN)
+      socket.ws.close()
+    })
+
+    test('an oversized frame closes that socket with 1009; others keep working', async () => {
+      const server = await start({ maxMessageBytes: 1000 })
+      const other = await bystander(server)
+      const socket = await raw(server, '["lobby"]')
+      expect(await socket.request({ t: 'pub', id: 1, ch: '["lobby"]', data: 'x'.repeat(1500) })).toMatchObject({
+        code: 'too_large',
+      })
+      socket.send(JSON.stringify({ t: 'pub', id: 2, ch: '["lobby"]', data: 'x'.repeat(5000) }))
+      expect((await socket.closed).code).toBe(1009)
+      await other.stillWorks('after the big frame')
+    })
+
+    test('a publish flood is rate limited, then disconnected; others keep working', async () => {
+      const server = await start({ rateLimit: { perSecond: 10, burst: 20 } })
+      const other = await bystander(server)
+      const client = server.client('flooder')
+      const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => client.publish(['lobby'], i)))
+      const rejected = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBeGreaterThanOrEqual(20)
+      expect(rejected.length).toBeGreaterThan(0)
+      expect(rejected.every((error) => error instanceof RateLimitedError)).toBe(true)
+
+      const socket = await raw(server, '["lobby"]', 'raw-flooder')
+      for (let i = 1; i <= 100; i++) socket.send({ t: 'pub', id: i, ch: '["lobby"]', data: i })
+      expect((await socket.closed).code).toBe(4029)
+      await other.stillWorks('after the flood')
+    })
+
+    test('an unsupported protocol version is closed with 4400', async () => {
+      const server = await start()
+      expect(await closeCode(server.socketUrl('["chat"]', 'v=99&token=alice'))).toBe(4400)
+    })
+  })
+
+  describe('presence', () => {
+    const editor = presenceChannel<{ documentId: string }, { name: string; cursor: { x: number; y: number } | null }>(
+      'editor',
+    )
+
+    test('join, update and leave are seen by the other client', async () => {
+      const server = await start()
+      const alice = server.client('alice')
+      const bob = server.client('bob')
+      const alicePresence = alice.presence(editor({ documentId: 'd1' }))
+      const bobPresence = bob.presence(editor({ documentId: 'd1' }))
+
+      await alicePresence.enter({ name: 'Alice', cursor: null }).ready
+      const bobLeave = bobPresence.enter({ name: 'Bob', cursor: null })
+      await bobLeave.ready
+
+      // Bob got the full list on join; Alice got Bob's join as a diff.
+      expect(bobPresence.getSnapshot().others).toEqual([
+        { connectionId: alice.connectionId, userId: 'alice', state: { name: 'Alice', cursor: null } },
+      ])
+      await eventually(() =>
+        expect(alicePresence.getSnapshot().others).toEqual([
+          { connectionId: bob.connectionId, userId: 'bob', state: { name: 'Bob', cursor: null } },
+        ]),
+      )
+      expect(bobPresence.getSnapshot().self).toEqual({
+        connectionId: bob.connectionId,
+        userId: 'bob',
+        state: { name: 'Bob', cursor: null },
+      })
+
+      bobPresence.update({ cursor: { x: 10, y: 20 } })
+      expect(bobPresence.getSnapshot().self?.state.cursor).toEqual({ x: 10, y: 20 })
+      await eventually(() =>
+        expect(alicePresence.getSnapshot().others[0]?.state).toEqual({ name: 'Bob', cursor: { x: 10, y: 20 } }),
+      )
+
+      bobLeave()
+      await eventually(() => expect(alicePresence.getSnapshot().others).toEqual([]))
+      expect(bobPresence.getSnapshot().status).toBe('idle')
+    })
+
+    test('a member whose socket dies is removed after the grace period', async () => {
+      const server = await start({ presenceGraceMs: 100 })
+      const alice = server.client('alice')
+      const presence = alice.presence(['room'])
+      await presence.enter({}).ready
+
+      const socket = await raw(server, '["room"]', 'mallory')
+      await socket.request({ t: 'pjoin', id: 1, ch: '["room"]', state: { name: 'M' } })
+      await eventually(() => expect(presence.getSnapshot().others.map((m) => m.userId)).toEqual(['mallory']))
+      socket.ws.terminate()
+      await eventually(() => expect(presence.getSnapshot().others).toEqual([]))
+    })
+
+    test('a quick reconnect within the grace period shows others no leave and no join', async () => {
+      const server = await start({ presenceGraceMs: 5000 })
+      const proxy = await startProxy(server.port)
+      const alice = server.client('alice', { url: proxy.url })
+      const bob = server.client('bob')
+      const alicePresence = alice.presence(['room'])
+      await alicePresence.enter({ name: 'Alice' }).ready
+      const bobPresence = bob.presence(['room'])
+      await bobPresence.enter({ name: 'Bob' }).ready
+      const aliceId = alice.connectionId
+
+      const seenByBob: string[][] = []
+      bobPresence.subscribe(() => seenByBob.push(bobPresence.getSnapshot().others.map((m) => m.connectionId)))
+      const statuses = recordStatuses(alice)
+      proxy.cut()
+      await eventually(() => expect(statuses.slice(-2)).toEqual(['reconnecting', 'connected']))
+      await eventually(() => expect(alicePresence.getSnapshot().status).toBe('joined'))
+      expect(alice.connectionId).toBe(aliceId) // the connection resumed its identity
+      alicePresence.update({ name: 'Alice again' })
+      await eventually(() => expect(bobPresence.getSnapshot().others[0]?.state).toEqual({ name: 'Alice again' }))
+      // Bob never saw Alice disappear.
+      expect(seenByBob.every((others) => others.length === 1 && others[0] === aliceId)).toBe(true)
+      await proxy.close()
+    })
+
+    test('two tabs of one user are two members with the same user id', async () => {
+      const server = await start()
+      const tab1 = server.client('alice')
+      const tab2 = server.client('alice')
+      const observer = server.client('bob')
+      await tab1.presence(['room']).enter({ tab: 1 }).ready
+      await tab2.presence(['room']).enter({ tab: 2 }).ready
+      const presence = observer.presence(['room'])
+      await presence.enter({ tab: 0 }).ready
+      const others = presence.getSnapshot().others
+      expect(others.map((m) => m.userId)).toEqual(['alice', 'alice'])
+      expect(new Set(others.map((m) => m.connectionId)).size).toBe(2)
+      expect(others.map((m) => m.state)).toEqual([{ tab: 1 }, { tab: 2 }])
+    })
+
+    test('parts of one client entering one channel share one membership', async () => {
+      const server = await start()
+      const alice = server.client('alice')
+      const bob = server.client('bob')
+      const watcher = bob.presence(['room'])
+      await watcher.enter({}).ready
+      const first = alice.presence(['room']).enter({ name: 'Alice' })
+      const second = alice.presence(['room']).enter({ name: 'ignored while shared' })
+      await Promise.all([first.ready, second.ready])
+      await eventually(() => expect(watcher.getSnapshot().others).toHaveLength(1))
+      first()
+      await sleep(50)
+      expect(watcher.getSnapshot().others).toHaveLength(1)
+      second()
+      await eventually(() => expect(watcher.getSnapshot().others).toHaveLength(0))
+    })
+
+    test('presence state over the size limit is refused', async () => {
+      const server = await start({ maxPresenceBytes: 100 })
+      const alice = server.client('alice')
+      const presence = alice.presence(['room'])
+      await presence.enter({ name: 'A' }).ready
+      expect(() => presence.update({ name: 'x'.repeat(200) })).toThrow(TooLargeError)
+      expect(presence.getSnapshot().self?.state).toEqual({ name: 'A' })
+
+      const socket = await raw(server, '["room"]', 'mallory')
+      const reply = await socket.request({ t: 'pjoin', id: 1, ch: '["room"]', state: { blob: 'x'.repeat(200) } })
+      expect(reply).toMatchObject({ t: 'err', code: 'too_large' })
+      socket.ws.close()
+    })
+  })
+}

@@ -1,0 +1,158 @@
+/**
+ * Test helpers shared by every preset's tests and the conformance suite: polling, raw protocol
+ * sockets, upgrade probes, and a TCP proxy that cuts the network. Real sockets on 127.0.0.1 only.
+ */
+import { once } from 'node:events'
+import { type AddressInfo, connect, createServer as createNetServer, type Socket } from 'node:net'
+import type { RealtimeClient } from '@tanstack/realtime'
+import { WebSocket } from 'ws'
+
+/** Waits until `check` passes (it may be async), polling; fails with the last error after `timeoutMs`. */
+export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+}
+
+/** Resolves when the client's status becomes `status`. */
+export function statusBecomes(client: RealtimeClient, status: string, timeoutMs = 5000): Promise<void> {
+  return eventually(() => {
+    if (client.status.getSnapshot() !== status)
+      throw new Error(`status is ${client.status.getSnapshot()}, not ${status}`)
+  }, timeoutMs)
+}
+
+/** Records every status the client goes through. */
+export function recordStatuses(client: RealtimeClient): string[] {
+  const seen = [client.status.getSnapshot() as string]
+  client.status.subscribe(() => seen.push(client.status.getSnapshot()))
+  return seen
+}
+
+export type RawSocket = Awaited<ReturnType<typeof rawSocket>>
+
+/** A raw protocol client (npm `ws`) on a full socket URL, for sending frames the real client never would. */
+export async function rawSocket(url: string) {
+  const ws = new WebSocket(url)
+  const frames: any[] = []
+  const waiters: Array<{ match: (frame: any) => boolean; resolve: (frame: any) => void }> = []
+  ws.on('message', (data) => {
+    const frame = JSON.parse(String(data))
+    frames.push(frame)
+    for (const waiter of [...waiters]) {
+      if (waiter.match(frame)) {
+        waiters.splice(waiters.indexOf(waiter), 1)
+        waiter.resolve(frame)
+      }
+    }
+  })
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+  )
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  const next = (match: (frame: any) => boolean, timeoutMs = 5000) => {
+    const found = frames.find(match)
+    if (found) return Promise.resolve(found)
+    return new Promise<any>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no matching frame')), timeoutMs)
+      waiters.push({
+        match,
+        resolve: (frame) => {
+          clearTimeout(timer)
+          resolve(frame)
+        },
+      })
+    })
+  }
+  await next((frame) => frame.t === 'hello')
+  return {
+    ws,
+    frames,
+    closed,
+    next,
+    send: (frame: unknown) => ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
+    /** Sends a request and resolves with its ack or err. */
+    request: (frame: Record<string, unknown>) => {
+      ws.send(JSON.stringify(frame))
+      return next((reply) => (reply.t === 'ack' || reply.t === 'err') && reply.id === frame.id)
+    },
+  }
+}
+
+/** Opens an upgrade request and resolves with the HTTP status it got (101 when accepted). */
+export function upgradeStatus(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers })
+    ws.on('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0)
+      ws.terminate()
+    })
+    ws.on('open', () => {
+      resolve(101)
+      ws.close()
+    })
+    ws.on('error', reject)
+  })
+}
+
+/** Resolves with the close code of a socket the server accepts and then closes. */
+export function closeCode(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url)
+    ws.on('close', (code) => resolve(code))
+    ws.on('error', reject)
+  })
+}
+
+export type Proxy = Awaited<ReturnType<typeof startProxy>>
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of the server, to cut the network without stopping the server:
+ * `cut()` destroys every proxied connection, `block()` refuses new ones until `unblock()`.
+ */
+export async function startProxy(targetPort: number) {
+  const sockets = new Set<Socket>()
+  let blocked = false
+  const proxy = createNetServer((downstream) => {
+    if (blocked) return downstream.destroy()
+    const upstream = connect(targetPort, '127.0.0.1')
+    for (const socket of [downstream, upstream]) {
+      sockets.add(socket)
+      socket.on('close', () => sockets.delete(socket))
+      socket.on('error', () => {
+        downstream.destroy()
+        upstream.destroy()
+      })
+    }
+    downstream.pipe(upstream).pipe(downstream)
+  })
+  proxy.listen(0, '127.0.0.1')
+  await once(proxy, 'listening')
+  const port = (proxy.address() as AddressInfo).port
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    port,
+    cut() {
+      for (const socket of sockets) socket.destroy()
+    },
+    block() {
+      blocked = true
+    },
+    unblock() {
+      blocked = false
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+    },
+  }
+}
