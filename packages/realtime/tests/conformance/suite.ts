@@ -10,8 +10,8 @@ import {
   InvalidChannelKeyError,
   OfflineError,
   presenceChannel,
-  type RealtimeError,
   RateLimitedError,
+  type RealtimeError,
   TooLargeError,
 } from '@tanstack/realtime'
 import { afterEach, describe, expect, test } from 'vitest'
@@ -27,7 +27,7 @@ import {
 } from '../support/helpers.js'
 import type { Harness, HarnessOptions, HarnessServer } from './harness.js'
 
-export type { Harness, HarnessOptions, HarnessServer } from './harness.js'
+export type { Harness, HarnessOptions, HarnessServer, TokenSource } from './harness.js'
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
@@ -380,7 +380,10 @@ export function conformanceSuite(harness: Harness): void {
       const other = await bystander(server)
       const socket = await raw(server, '["lobby"]')
       socket.send('{not json')
-      expect(await socket.next((f) => f.t === 'err')).toMatchObject({ code: 'invalid', msg: 'Frame is not valid JSON.' })
+      expect(await socket.next((f) => f.t === 'err')).toMatchObject({
+        code: 'invalid',
+        msg: 'Frame is not valid JSON.',
+      })
       expect(await socket.request({ t: 'launch', id: 7, ch: '["x"]' })).toMatchObject({
         t: 'err',
         id: 7,
