@@ -57,7 +57,16 @@ export interface ServerLimits {
 }
 
 export type ServerFrame =
-  | { t: 'hello'; cid: string; uid: string; resumed: boolean; limits: ServerLimits }
+  | {
+      t: 'hello'
+      cid: string
+      uid: string
+      /** Whether this connection took over an earlier one's id and presence. */
+      resumed: boolean
+      /** A secret to present as the `resume` query parameter on reconnect (absent: no resume). */
+      resume?: string
+      limits: ServerLimits
+    }
   | {
       t: 'ack'
       id: number

@@ -125,9 +125,12 @@ function settle<T, R>(value: MaybePromise<T>, next: (value: T) => R): R | Promis
   return value instanceof Promise ? (value.then(next) as Promise<Awaited<R>>) : next(value)
 }
 
+const PING = '{"t":"ping"}'
 const PONG = new Frame('{"t":"pong"}')
+/** Bounds on the frames one connection may have queued behind a request still in progress. */
+const MAX_BACKLOG_FRAMES = 1024
+const MAX_BACKLOG_CHARS = 8 * 1024 * 1024
 const MAX_CACHED_PERMISSIONS = 256
-const CONNECTION_ID = /^[A-Za-z0-9]{8,32}$/
 
 class LocalChannel implements BrokerListener {
   readonly subscribers = new Set<Subscription>()
@@ -157,8 +160,14 @@ class Connection implements EngineConnection {
   readonly permissions = new Map<string, MaybePromise<Permissions>>()
   tokens: number
   refilledAt = Date.now()
+  /** Frames waiting behind one that is still being handled (null when none is). */
   backlog: string[] | null = null
+  backlogChars = 0
   graceTimer: TimerHandle | undefined
+  /** The secret a reconnecting client presents to keep this connection's id and presence. */
+  readonly resumeToken = randomId(24)
+  /** Inherited presence channels not yet confirmed by a join since the resume. */
+  unconfirmed: Set<string> | undefined
 
   constructor(
     readonly engine: Engine<any>,
@@ -176,8 +185,15 @@ class Connection implements EngineConnection {
 
   receive(text: string): void {
     if (!this.open) return
-    if (this.backlog) this.backlog.push(text)
-    else this.engine.process(this, text)
+    if (!this.backlog) return this.engine.process(this, text)
+    // A heartbeat is answered even while a slow request (authorize, load, write) is in progress.
+    if (text === PING) return this.send(PONG)
+    this.backlog.push(text)
+    this.backlogChars += text.length
+    if (this.backlog.length > MAX_BACKLOG_FRAMES || this.backlogChars > MAX_BACKLOG_CHARS) {
+      this.sink.close(CloseCodes.RateLimited, 'too many requests waiting')
+      this.engine.disconnected(this)
+    }
   }
 
   closed(): void {
@@ -204,6 +220,8 @@ class Engine<I> implements RealtimeEngine<I> {
   readonly #connections = new Map<string, Connection>()
   /** Dropped connections still present during the grace period, by id. */
   readonly #graced = new Map<string, Connection>()
+  /** Open and graced connections by resume token. */
+  readonly #resumable = new Map<string, Connection>()
   readonly #channels = new Map<string, LocalChannel>()
 
   constructor(options: EngineOptions<I>) {
@@ -236,29 +254,49 @@ class Engine<I> implements RealtimeEngine<I> {
     const userId = this.#getUserId(identity)
     let id = randomId()
     let inherited: Map<string, Record<string, unknown>> | undefined
-    const resume = options.resume
-    if (resume && CONNECTION_ID.test(resume)) {
-      const previous = this.#graced.get(resume) ?? this.#connections.get(resume)
-      if (previous && previous.userId === userId) {
-        id = resume
-        inherited = previous.presence
-        previous.presence = new Map()
-        clearTimer(previous.graceTimer)
-        this.#graced.delete(resume)
-        if (previous.open) {
-          previous.sink.close(CloseCodes.Replaced, 'replaced by a newer connection')
-          this.disconnected(previous)
-        }
+    const previous = options.resume ? this.#resumable.get(options.resume) : undefined
+    if (previous && previous.userId === userId) {
+      // The same client is back (its old socket may not even have been noticed dead yet).
+      id = previous.id
+      inherited = previous.presence
+      previous.presence = new Map()
+      this.#forget(previous)
+      if (previous.open) {
+        previous.sink.close(CloseCodes.Replaced, 'replaced by a newer connection')
+        this.disconnected(previous)
       }
     }
     const conn = new Connection(this, id, userId, identity, sink)
-    if (inherited) {
+    if (inherited?.size) {
       conn.presence = inherited
       for (const ch of inherited.keys()) this.#channel(ch).present.set(id, conn)
+      // The client re-joins what it still wants; what it left while away is dropped.
+      conn.unconfirmed = new Set(inherited.keys())
+      conn.graceTimer = setTimer(() => {
+        for (const ch of conn.unconfirmed ?? []) this.#leave(conn, ch)
+        conn.unconfirmed = undefined
+      }, this.#graceMs)
     }
     this.#connections.set(id, conn)
-    conn.send(this.#frame({ t: 'hello', cid: id, uid: userId, resumed: inherited !== undefined, limits: this.limits }))
+    this.#resumable.set(conn.resumeToken, conn)
+    conn.send(
+      this.#frame({
+        t: 'hello',
+        cid: id,
+        uid: userId,
+        resumed: inherited !== undefined,
+        resume: conn.resumeToken,
+        limits: this.limits,
+      }),
+    )
     return conn
+  }
+
+  /** Drops a connection's resume record and grace timer. */
+  #forget(conn: Connection) {
+    clearTimer(conn.graceTimer)
+    if (this.#graced.get(conn.id) === conn) this.#graced.delete(conn.id)
+    if (this.#resumable.get(conn.resumeToken) === conn) this.#resumable.delete(conn.resumeToken)
   }
 
   async publish(channel: ChannelKey, data: unknown): Promise<StreamPosition> {
@@ -284,8 +322,10 @@ class Engine<I> implements RealtimeEngine<I> {
       conn.sink.close(CloseCodes.GoingAway, 'server shutting down')
       this.disconnected(conn)
     }
-    for (const conn of this.#graced.values()) clearTimer(conn.graceTimer)
-    this.#graced.clear()
+    for (const conn of [...this.#graced.values()]) {
+      this.#forget(conn)
+      this.#leaveAll(conn)
+    }
     await this.#broker.close()
   }
 
@@ -294,6 +334,7 @@ class Engine<I> implements RealtimeEngine<I> {
     const pending = this.#run(conn, text)
     if (!pending) return
     conn.backlog = []
+    conn.backlogChars = 0
     pending.finally(() => this.#drain(conn))
   }
 
@@ -305,6 +346,7 @@ class Engine<I> implements RealtimeEngine<I> {
         conn.backlog = null
         return
       }
+      conn.backlogChars -= next.length
       const pending = this.#run(conn, next)
       if (pending) {
         pending.finally(() => this.#drain(conn))
@@ -331,15 +373,16 @@ class Engine<I> implements RealtimeEngine<I> {
     for (const [ch, sub] of conn.subs) this.#removeSubscription(ch, sub)
     conn.subs.clear()
     conn.permissions.clear()
-    if (conn.presence.size === 0) return
-    if (this.#graceMs === 0) {
+    clearTimer(conn.graceTimer)
+    conn.unconfirmed = undefined
+    if (conn.presence.size === 0 || this.#graceMs === 0) {
+      this.#forget(conn)
       this.#leaveAll(conn)
       return
     }
     this.#graced.set(conn.id, conn)
     conn.graceTimer = setTimer(() => {
-      if (this.#graced.get(conn.id) !== conn) return
-      this.#graced.delete(conn.id)
+      this.#forget(conn)
       this.#leaveAll(conn)
     }, this.#graceMs)
   }
@@ -390,11 +433,8 @@ class Engine<I> implements RealtimeEngine<I> {
       case 'write':
         return this.#write(conn, frame, key)
       case 'pleave':
-        if (conn.presence.delete(frame.ch)) {
-          this.#dropPresence(frame.ch, conn)
-          return settle(this.#broker.presenceLeave(frame.ch, conn.id), () => this.#ack(conn, frame.id))
-        }
-        return this.#ack(conn, frame.id)
+        conn.unconfirmed?.delete(frame.ch)
+        return settle(this.#leave(conn, frame.ch), () => this.#ack(conn, frame.id))
     }
   }
 
@@ -448,6 +488,7 @@ class Engine<I> implements RealtimeEngine<I> {
       return this.#sendError(conn, id, 'limit_exceeded', `At most ${this.limits.maxChannels} channels per connection.`)
     }
     return this.#allowed(conn, id, ch, key, 'presence', () => {
+      conn.unconfirmed?.delete(ch)
       conn.presence.set(ch, state)
       this.#channel(ch).present.set(conn.id, conn)
       return settle(this.#broker.presenceJoin(ch, { cid: conn.id, uid: conn.userId, state }), (members) => {
@@ -590,12 +631,15 @@ class Engine<I> implements RealtimeEngine<I> {
     this.#releaseIfEmpty(ch, channel)
   }
 
+  /** Removes the connection from one channel's presence and announces it; returns what the broker returns. */
+  #leave(conn: Connection, ch: string): MaybePromise<void> {
+    if (!conn.presence.delete(ch)) return
+    this.#dropPresence(ch, conn)
+    return this.#broker.presenceLeave(ch, conn.id)
+  }
+
   #leaveAll(conn: Connection) {
-    for (const ch of conn.presence.keys()) {
-      this.#dropPresence(ch, conn)
-      settle(this.#broker.presenceLeave(ch, conn.id), () => {})
-    }
-    conn.presence.clear()
+    for (const ch of [...conn.presence.keys()]) settle(this.#leave(conn, ch), () => {})
   }
 
   #channel(ch: string): LocalChannel {

@@ -8,6 +8,8 @@
 export type { CollectionChange, CollectionMessage } from '../collections/changes.js'
 export { changesFromOps } from '../collections/changes.js'
 export { intOption } from '../options.js'
+export type { ClientFrame, ServerFrame, WireMember } from '../protocol.js'
+export { decodeClientFrame, encodeFrame, encodeMessageFrame, utf8Length } from '../protocol.js'
 export { randomId } from '../runtime.js'
 export type { Broker, BrokerListener, MemoryBrokerOptions, ReadResult } from './broker.js'
 export { MemoryBroker } from './broker.js'

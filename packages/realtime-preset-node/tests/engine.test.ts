@@ -1,0 +1,69 @@
+import { afterEach, expect, test } from 'vitest'
+import { closeClients, eventually, makeClient, rawClient, startProxy, startServer, type TestServer } from './helpers.js'
+
+let server: TestServer | undefined
+afterEach(async () => {
+  closeClients()
+  await server?.stop()
+  server = undefined
+})
+
+test('only the client holding the resume secret takes over a connection, not another connection of the user', async () => {
+  server = await startServer({ presenceGraceMs: 5000 })
+  const first = await rawClient(server.url, 'alice')
+  const hello = first.frames.find((frame) => frame.t === 'hello')
+  expect(hello.resume).toMatch(/^[A-Za-z0-9]{24}$/)
+  // Knowing the public connection id is not enough.
+  const other = await rawClient(server.url, 'alice', `v=1&resume=${hello.cid}`)
+  const otherHello = other.frames.find((frame) => frame.t === 'hello')
+  expect(otherHello).toMatchObject({ resumed: false })
+  expect(otherHello.cid).not.toBe(hello.cid)
+  // Another user's secret is not enough either.
+  const mallory = await rawClient(server.url, 'mallory', `v=1&resume=${hello.resume}`)
+  expect(mallory.frames.find((frame) => frame.t === 'hello').cid).not.toBe(hello.cid)
+  expect(server.realtime.engine.stats().connections).toBe(3)
+  for (const raw of [first, other, mallory]) raw.ws.close()
+})
+
+test('a member who leaves while disconnected is gone for others after the grace period, even on resume', async () => {
+  server = await startServer({ presenceGraceMs: 300 })
+  const proxy = await startProxy(server.port)
+  const alice = makeClient(proxy, 'alice')
+  const bob = makeClient(server, 'bob')
+  const leave = alice.presence(['room']).enter({ name: 'Alice' })
+  await leave.ready
+  const bobPresence = bob.presence(['room'])
+  await bobPresence.enter({ name: 'Bob' }).ready
+  expect(bobPresence.getSnapshot().others).toHaveLength(1)
+
+  proxy.block()
+  proxy.cut()
+  await eventually(() => expect(alice.status.getSnapshot()).toBe('reconnecting'))
+  leave() // while away: no leave can be sent
+  await new Promise((resolve) => setTimeout(resolve, 20))
+  proxy.unblock()
+  await eventually(() => expect(alice.status.getSnapshot()).toBe('connected'))
+  await eventually(() => expect(bobPresence.getSnapshot().others).toEqual([]), 3000)
+  await proxy.close()
+})
+
+test('requests queued behind a slow one are bounded, and heartbeats are answered meanwhile', async () => {
+  let release!: () => void
+  const slow = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  server = await startServer({
+    rateLimit: false,
+    authorize: async () => {
+      await slow
+      return { subscribe: true, publish: true }
+    },
+  })
+  const raw = await rawClient(server.url, 'alice')
+  raw.send({ t: 'sub', id: 1, ch: '["slow"]' }) // waits on authorize
+  raw.send({ t: 'ping' })
+  expect(await raw.next((frame) => frame.t === 'pong')).toEqual({ t: 'pong' })
+  for (let id = 2; id <= 1100; id++) raw.send({ t: 'unsub', id, ch: '["slow"]' })
+  expect((await raw.closed).code).toBe(4029)
+  release()
+})
