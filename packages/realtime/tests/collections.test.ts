@@ -250,3 +250,20 @@ test('snapshots of a channel without a collection source fail with a typed error
   await expect(broken.preload()).rejects.toMatchObject({ code: 'internal' })
   expect(failing.status).toBe('idle')
 })
+
+test('a failed snapshot is retried, and the collection recovers and keeps applying changes', async () => {
+  const store = todoStore([{ id: 'a', title: 'Alpha', done: false }])
+  let failures = 1
+  const load = store.source.load
+  store.source.load = (channel, identity) => {
+    if (failures-- > 0) throw new Error('database warming up')
+    return load(channel, identity)
+  }
+  const srv = await start(store, { onError: () => {} })
+  const collection = todos(makeClient(srv, 'alice'))
+  await expect(collection.preload()).rejects.toMatchObject({ code: 'internal' })
+  await eventually(() => expect(collection.status).toBe('ready'), 5000)
+  expect(sorted(collection.values())).toEqual(sorted(store.rows.values()))
+  await push(srv, store, { type: 'insert', value: { id: 'b', title: 'Beta', done: false } })
+  await eventually(() => expect(sorted(collection.values())).toEqual(sorted(store.rows.values())))
+})

@@ -3,7 +3,7 @@ import { type AnyChannelDefinition, type ChannelKey, resolveChannel, serializeCh
 import type { RealtimeClient } from '../client/client.js'
 import type { RealtimeError } from '../errors.js'
 import type { StreamPosition, WriteOp } from '../protocol.js'
-import { logError } from '../runtime.js'
+import { clearTimer, logError, setTimer, type TimerHandle } from '../runtime.js'
 import { type CollectionChange, changesOf, type RowKey } from './changes.js'
 
 /** Options of {@link liveCollectionOptions}. */
@@ -80,8 +80,17 @@ export function liveCollectionOptions<
   let applied: StreamPosition | undefined
   const waiters = new Set<Waiter>()
 
+  /** Epochs the rows have moved past (a reset replaced them with a later snapshot). */
+  const pastEpochs = new Set<string>()
+
+  /**
+   * Whether the synced rows reflect a write the server acknowledged at `position`: same epoch and
+   * far enough, or an epoch already replaced by a later snapshot (which was read after the write).
+   * An epoch not seen yet is newer: its reset snapshot is still to come.
+   */
   const covered = (position: StreamPosition) =>
-    applied !== undefined && (applied.epoch !== position.epoch || applied.seq >= position.seq)
+    applied !== undefined &&
+    (applied.epoch === position.epoch ? applied.seq >= position.seq : pastEpochs.has(position.epoch))
 
   const settleWaiters = () => {
     for (const waiter of waiters) {
@@ -139,39 +148,52 @@ export function liveCollectionOptions<
         ),
       )
 
+    let retryDelay = 0
+    let retryTimer: TimerHandle | undefined
+
+    /** Takes a snapshot and reconciles the rows with it; rejects when the snapshot fails. */
     const load = async () => {
       const attempt = ++loads
-      buffer ??= []
-      try {
-        const snapshot = await client.snapshot<T>(key)
-        if (stopped || attempt !== loads) return
-        const keep = new Set(snapshot.rows.map(getId))
-        writeAll([
-          ...[...synced.keys()]
-            .filter((rowKey) => !keep.has(rowKey))
-            .map((rowKey) => ({ type: 'delete' as const, key: rowKey })),
-          ...snapshot.rows.map((value) => ({ type: 'upsert' as const, value })),
-        ])
-        const pending = buffer ?? []
-        buffer = null
-        applied = { seq: snapshot.seq, epoch: snapshot.epoch }
-        for (const message of pending) {
-          if (message.seq > applied.seq) {
-            apply(message.changes)
-            applied.seq = message.seq
-          }
+      clearTimer(retryTimer)
+      // Everything delivered before this request is in the snapshot (the server reads its position
+      // after receiving it); only what arrives from now on must be kept for after it.
+      buffer = []
+      const snapshot = await client.snapshot<T>(key)
+      if (stopped || attempt !== loads) return
+      const keep = new Set(snapshot.rows.map(getId))
+      writeAll([
+        ...[...synced.keys()]
+          .filter((rowKey) => !keep.has(rowKey))
+          .map((rowKey) => ({ type: 'delete' as const, key: rowKey })),
+        ...snapshot.rows.map((value) => ({ type: 'upsert' as const, value })),
+      ])
+      const pending = buffer ?? []
+      buffer = null
+      if (applied && applied.epoch !== snapshot.epoch) pastEpochs.add(applied.epoch)
+      applied = { seq: snapshot.seq, epoch: snapshot.epoch }
+      for (const message of pending) {
+        if (message.seq > applied.seq) {
+          apply(message.changes)
+          applied.seq = message.seq
         }
-        if (!ready) {
-          ready = true
-          markReady()
-        }
-        settleWaiters()
-      } catch (error) {
-        if (stopped || attempt !== loads) return
-        if (!ready) markError(error)
-        else logError(`could not reload the collection on ${ch}`, error)
       }
+      retryDelay = 0
+      if (!ready) {
+        ready = true
+        markReady()
+      }
+      settleWaiters()
     }
+
+    /** Loads, and on failure retries with backoff (changes keep being buffered meanwhile). */
+    const reload = () =>
+      load().catch((error: unknown) => {
+        if (stopped) return
+        if (!ready) markError(error)
+        else logError(`could not reload the collection on ${ch}; retrying`, error)
+        retryDelay = Math.min(30_000, retryDelay ? retryDelay * 2 : 1000)
+        retryTimer = setTimer(reload, retryDelay)
+      })
     refetch = load
 
     const unsubscribe = client.subscribe(
@@ -189,10 +211,10 @@ export function liveCollectionOptions<
       {
         // The first time the server is live, take the snapshot; later reconnects replay what was missed.
         onLive: () => {
-          if (loads === 0) void load()
+          if (loads === 0) void reload()
         },
         // History no longer covers the gap: reconcile with a fresh snapshot.
-        onReset: () => void load(),
+        onReset: () => void reload(),
         onError: (error: RealtimeError) => {
           if (!ready) markError(error)
         },
@@ -201,6 +223,7 @@ export function liveCollectionOptions<
 
     return () => {
       stopped = true
+      clearTimer(retryTimer)
       unsubscribe()
       // Nothing will apply the echo any more; let pending mutations settle.
       for (const waiter of waiters) waiter.resolve()
