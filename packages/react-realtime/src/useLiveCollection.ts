@@ -1,5 +1,5 @@
 'use client'
-import { type Collection, type CollectionConfig, createCollection } from '@tanstack/db'
+import { type Collection, type CollectionConfig, createCollection, type NonSingleResult } from '@tanstack/db'
 import { useLiveQuery } from '@tanstack/react-db'
 import type { LiveCollectionUtils, RealtimeClient, RowKey } from '@tanstack/realtime'
 import { useMemo } from 'react'
@@ -69,6 +69,6 @@ export function useLiveCollection<T extends object, K extends RowKey>(
   const id = config.id
   // biome-ignore lint/correctness/useExhaustiveDependencies: the collection is identified by client and id
   const collection = useMemo(() => collectionFor(config), [client, id])
-  const { data, status, isLoading, isReady, isError } = useLiveQuery(() => collection, [collection])
+  const { data, status, isLoading, isReady, isError } = useLiveQuery(collection as typeof collection & NonSingleResult)
   return { data: (data ?? []) as T[], collection, status, isLoading, isReady, isError }
 }
