@@ -77,10 +77,13 @@ export function nodeTransport(options: NodeTransportOptions = {}): RealtimeTrans
         if (closed) return
         const ws = new WebSocketImpl(url.toString())
         socket = ws
-        // npm `ws` reports a refused upgrade's HTTP status (browsers cannot): 401 becomes 4401.
+        // npm `ws` reports a refused upgrade's HTTP status (browsers cannot): 401, 403 and 404 become
+        // 4401, 4403 and 4404; anything else (a proxy's 400 or 502) is an ordinary failure, 1006.
         const nodeWs = ws as unknown as { on?: (event: string, listener: (...args: any[]) => void) => void }
         nodeWs.on?.('unexpected-response', (_req: unknown, res: { statusCode?: number; statusMessage?: string }) => {
-          reportClose(4000 + (res.statusCode ?? 0), res.statusMessage ?? 'upgrade refused')
+          const status = res.statusCode ?? 0
+          const code = status === 401 || status === 403 || status === 404 ? 4000 + status : 1006
+          reportClose(code, `upgrade refused: HTTP ${status} ${res.statusMessage ?? ''}`.trim())
           ;(ws as unknown as { terminate(): void }).terminate()
         })
         ws.addEventListener('open', () => handlers.onOpen())

@@ -67,3 +67,11 @@ test('requests queued behind a slow one are bounded, and heartbeats are answered
   expect((await raw.closed).code).toBe(4029)
   release()
 })
+
+test('a flood of malformed frames is rate limited like any other', async () => {
+  server = await startServer({ rateLimit: { perSecond: 10, burst: 20 } })
+  const raw = await rawClient(server.url, 'garbage')
+  for (let i = 0; i < 100; i++) raw.send('{not json')
+  expect((await raw.closed).code).toBe(4029)
+  expect(raw.frames.some((frame) => frame.code === 'rate_limited')).toBe(true)
+})

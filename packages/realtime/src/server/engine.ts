@@ -26,8 +26,8 @@ export interface Permissions {
 
 /**
  * Decides what `identity` may do on `channel`. Return `null` (or nothing) to deny everything.
- * Called at most once per connection and channel; the answer holds for the life of the connection
- * (a reconnect asks again).
+ * The answer is cached per connection and channel (up to 256 channels at a time, the oldest dropped
+ * first) for the life of the connection; a reconnect asks again.
  */
 export type Authorize<I> = (
   identity: I,
@@ -395,8 +395,8 @@ class Engine<I> implements RealtimeEngine<I> {
       return
     }
     const frame = decodeClientFrame(text)
-    if ('error' in frame) return this.#sendError(conn, frame.id, 'invalid', frame.error)
-    if (frame.t === 'ping') return conn.send(PONG)
+    if (!('error' in frame) && frame.t === 'ping') return conn.send(PONG)
+    // Every other frame costs a token, malformed ones included.
     if (!this.#takeToken(conn)) {
       if (this.rateLimit && conn.tokens < -this.rateLimit.burst) {
         conn.sink.close(CloseCodes.RateLimited, 'rate limit exceeded')
@@ -405,6 +405,7 @@ class Engine<I> implements RealtimeEngine<I> {
       }
       return this.#sendError(conn, frame.id, 'rate_limited', 'Too many requests: slow down and retry.')
     }
+    if ('error' in frame) return this.#sendError(conn, frame.id, 'invalid', frame.error)
     let key: ChannelKey
     try {
       key = parseChannelKey(frame.ch)
