@@ -8,7 +8,7 @@ import {
   type EngineStats,
   type RealtimeEngine,
 } from '@tanstack/realtime/server'
-import { WebSocketServer } from 'ws'
+import { type RawData, type WebSocket, WebSocketServer } from 'ws'
 import { FlushScheduler, SocketWriter } from './writer.js'
 
 /** Options of {@link createNodeServer}. */
@@ -103,17 +103,36 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     maxPayload: Math.max(engine.limits.maxMessageBytes, engine.limits.maxPresenceBytes) + 1024,
   })
   const scheduler = new FlushScheduler()
-  const alive = new Map<SocketWriter, boolean>()
+  /** Open sockets and their writers (heartbeat, shutdown, and the shared listeners below). */
+  const writers = new Map<WebSocket, SocketWriter>()
   const heartbeat = setInterval(() => {
-    for (const [writer, answered] of alive) {
-      if (!answered) writer.ws.terminate()
+    for (const [ws, writer] of writers) {
+      if (!writer.alive) ws.terminate()
       else {
-        alive.set(writer, false)
-        writer.ws.ping()
+        writer.alive = false
+        ws.ping()
       }
     }
   }, heartbeatMs)
   heartbeat.unref()
+
+  // One set of listener functions for every socket (`this` is the socket): no closures, and no
+  // upgrade-request state retained, per connection.
+  function onPong(this: WebSocket) {
+    const writer = writers.get(this)
+    if (writer) writer.alive = true
+  }
+  function onMessage(this: WebSocket, data: RawData) {
+    writers.get(this)?.conn?.receive(String(data))
+  }
+  function onClose(this: WebSocket) {
+    const writer = writers.get(this)
+    if (!writer) return
+    writers.delete(this)
+    writer.closed()
+    writer.conn?.closed()
+  }
+  function onSocketError() {} // 'close' follows; errors such as 1009 are answered by ws itself
 
   const shouldHandle = (req: IncomingMessage) => pathOf(req) === path
 
@@ -129,46 +148,62 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     }
   }
 
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+  /** Synchronous unless `getAuthToken` returns a promise. */
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void | Promise<void> {
     if (!shouldHandle(req)) return refuse(socket, 404, `No realtime endpoint at this path (expected ${path}).`)
     if (!originAllowed(req)) return refuse(socket, 403, 'Origin not allowed: add it to allowedOrigins.')
-    let identity: T | null | undefined
-    try {
-      identity = await getAuthToken(req)
-    } catch (error) {
+    const failed = (error: unknown) => {
       onError(error)
-      return refuse(socket, 500, 'getAuthToken failed.')
+      refuse(socket, 500, 'getAuthToken failed.')
     }
+    let identity: T | null | undefined | Promise<T | null | undefined>
+    try {
+      identity = getAuthToken(req)
+    } catch (error) {
+      return failed(error)
+    }
+    if (identity instanceof Promise) return identity.then((value) => accept(req, socket, head, value), failed)
+    accept(req, socket, head, identity)
+  }
+
+  function accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: T | null | undefined) {
     if (identity === null || identity === undefined) return refuse(socket, 401, 'Not authenticated.')
     if (socket.destroyed) return
-    const query = new URL(req.url ?? '/', 'http://localhost').searchParams
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      const writer = new SocketWriter(ws, socket, scheduler, maxBufferedBytes)
-      const version = query.get('v')
-      if (version !== null && version !== String(PROTOCOL_VERSION)) {
-        writer.close(4400, `unsupported protocol version ${version}; this server speaks ${PROTOCOL_VERSION}`)
-        return
-      }
-      const conn = engine.connect(identity, writer, { resume: query.get('resume') })
-      alive.set(writer, true)
-      ws.on('pong', () => alive.set(writer, true))
-      ws.on('message', (data) => conn.receive(String(data)))
-      ws.on('error', () => {}) // 'close' follows; errors such as 1009 are answered by ws itself
-      ws.on('close', () => {
-        alive.delete(writer)
-        writer.closed()
-        conn.closed()
+    const { v: version, resume } = queryOf(req)
+    // The 101 response and the hello frame leave in one write.
+    socket.cork()
+    try {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        const writer = new SocketWriter(ws, socket, scheduler, maxBufferedBytes)
+        if (version !== undefined && version !== String(PROTOCOL_VERSION)) {
+          writer.close(4400, `unsupported protocol version ${version}; this server speaks ${PROTOCOL_VERSION}`)
+          return
+        }
+        writer.conn = engine.connect(identity, writer, { resume: resume ?? null })
+        writers.set(ws, writer)
+        writer.flush()
+        ws.on('pong', onPong)
+        ws.on('message', onMessage)
+        ws.on('error', onSocketError)
+        ws.on('close', onClose)
       })
-    })
+    } finally {
+      if (socket.writableCorked > 0) socket.uncork()
+    }
   }
 
   return {
     server: {
       handleUpgrade(req, socket, head) {
-        upgrade(req, socket, head).catch((error) => {
+        const fail = (error: unknown) => {
           onError(error)
           socket.destroy()
-        })
+        }
+        try {
+          upgrade(req, socket, head)?.catch(fail)
+        } catch (error) {
+          fail(error)
+        }
       },
       shouldHandle,
       stats: () => engine.stats(),
@@ -176,11 +211,11 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     publish: (channel, data) => engine.publish(channel, data),
     async close() {
       clearInterval(heartbeat)
-      const writers = [...alive.keys()]
+      const open = [...writers.values()]
       await engine.close()
       // Give clients a moment to answer the close frame, then cut whatever is left.
       await Promise.all(
-        writers.map(
+        open.map(
           (writer) =>
             new Promise<void>((resolve) => {
               if (writer.ws.readyState === writer.ws.CLOSED) return resolve()
@@ -196,6 +231,26 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     },
     engine,
   }
+}
+
+/** The `v` and `resume` query parameters, without building a URL object. */
+function queryOf(req: IncomingMessage): { v?: string; resume?: string } {
+  const url = req.url ?? '/'
+  const start = url.indexOf('?')
+  const found: { v?: string; resume?: string } = {}
+  if (start === -1) return found
+  for (const pair of url.slice(start + 1).split('&')) {
+    const eq = pair.indexOf('=')
+    const name = eq === -1 ? pair : pair.slice(0, eq)
+    if ((name !== 'v' && name !== 'resume') || found[name] !== undefined) continue
+    const raw = eq === -1 ? '' : pair.slice(eq + 1)
+    try {
+      found[name] = decodeURIComponent(raw.replaceAll('+', ' '))
+    } catch {
+      found[name] = raw
+    }
+  }
+  return found
 }
 
 function pathOf(req: IncomingMessage): string {

@@ -1,6 +1,6 @@
 import type { Duplex } from 'node:stream'
 import { CloseCodes } from '@tanstack/realtime'
-import type { ConnectionSink, Frame } from '@tanstack/realtime/server'
+import type { ConnectionSink, EngineConnection, Frame } from '@tanstack/realtime/server'
 import type { WebSocket } from 'ws'
 import { encodeTextFrame } from './frames.js'
 
@@ -34,10 +34,18 @@ export class FlushScheduler {
  * The engine's sink for one `ws` socket. Frames go straight to the TCP socket (already encoded,
  * shared by every subscriber); `ws` still owns reading, pings and the close handshake.
  *
+ * The queue is one slot plus an overflow array, so the common case (one frame per socket per
+ * turn) allocates nothing per frame or per flush.
+ *
  * @internal
  */
 export class SocketWriter implements ConnectionSink {
-  #queue: Buffer[] = []
+  /** The engine's connection for this socket (set once connected). */
+  conn: EngineConnection | undefined = undefined
+  /** Answered the last heartbeat ping. */
+  alive = true
+  #first: Buffer | null = null
+  #rest: Buffer[] | null = null
   #queuedBytes = 0
   #closed = false
 
@@ -51,31 +59,34 @@ export class SocketWriter implements ConnectionSink {
   send(frame: Frame): void {
     if (this.#closed) return
     const bytes = encodeTextFrame(frame)
-    this.#queue.push(bytes)
     this.#queuedBytes += bytes.length
     if (this.#queuedBytes + this.socket.writableLength > this.maxBufferedBytes) {
       // A slow consumer: drop what is queued and let the client reconnect and resume.
-      this.#queue = []
-      this.#queuedBytes = 0
+      this.#drop()
       this.close(CloseCodes.SlowConsumer, 'slow consumer')
       setTimeout(() => this.ws.terminate(), 2000).unref()
       return
     }
-    if (this.#queue.length === 1) this.scheduler.mark(this)
+    if (this.#first === null) {
+      this.#first = bytes
+      this.scheduler.mark(this)
+    } else if (this.#rest === null) this.#rest = [bytes]
+    else this.#rest.push(bytes)
   }
 
   flush(): void {
-    const queue = this.#queue
-    if (queue.length === 0) return
-    this.#queue = []
-    this.#queuedBytes = 0
+    const first = this.#first
+    if (first === null) return
+    const rest = this.#rest
+    this.#drop()
     if (this.socket.destroyed || this.socket.writableEnded) return
-    if (queue.length === 1) {
-      this.socket.write(queue[0] as Buffer)
+    if (rest === null) {
+      this.socket.write(first)
       return
     }
     this.socket.cork()
-    for (const bytes of queue) this.socket.write(bytes)
+    this.socket.write(first)
+    for (const bytes of rest) this.socket.write(bytes)
     this.socket.uncork()
   }
 
@@ -89,7 +100,12 @@ export class SocketWriter implements ConnectionSink {
   /** The socket closed: stop writing. */
   closed(): void {
     this.#closed = true
-    this.#queue = []
+    this.#drop()
+  }
+
+  #drop() {
+    this.#first = null
+    this.#rest = null
     this.#queuedBytes = 0
   }
 }

@@ -17,7 +17,13 @@ test('every ts snippet in the README and the seed Node snippets are run by this 
     'readme-collections.ts',
   ].map((file) => readFileSync(new URL(file, fixtures), 'utf8'))
   const blocks = (markdown: string) => [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '')
-  const readme = blocks(readFileSync(new URL('../../../README.md', import.meta.url), 'utf8'))
+  // The Cloudflare Workers section runs in packages/realtime-preset-workerd/tests/seed.test.ts.
+  const readme = blocks(
+    readFileSync(new URL('../../../README.md', import.meta.url), 'utf8').replace(
+      /\n## Cloudflare Workers\n[\s\S]*?(?=\n## )/,
+      '\n',
+    ),
+  )
   const seed = blocks(readFileSync(new URL('../../../../shared/seed/README.md', import.meta.url), 'utf8')).filter(
     (block) => block.includes('realtime-preset-node') && !block.includes('react'),
   )

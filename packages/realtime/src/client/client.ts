@@ -2,7 +2,7 @@ import { type ChannelKey, type MessageOf, type PresenceStateOf, serializeChannel
 import { type Deferred, deferred } from '../deferred.js'
 import { InvalidError, OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
 import { intOption } from '../options.js'
-import { type ServerFrame, type StreamPosition, utf8Length, type WriteOp } from '../protocol.js'
+import { type ServerFrame, type ServerLimits, type StreamPosition, utf8Length, type WriteOp } from '../protocol.js'
 import { clearTimer, isPageVisible, logError, onWindowEvent, setTimer, type TimerHandle } from '../runtime.js'
 import { type Observable, Store } from '../store.js'
 import { Link, type LinkHost, type ReconnectOptions } from './link.js'
@@ -156,6 +156,8 @@ class Client implements RealtimeClient, LinkHost {
   readonly #presenceThrottleMs: number
   /** undefined: not started yet (connect lazily); true: connect() or first use; false: disconnect(). */
   #wanted: boolean | undefined
+  /** The server's limits from the last hello (per-channel links share them). */
+  #limits: ServerLimits | undefined
   #stopWindowEvents: (() => void) | undefined
 
   constructor(options: RealtimeClientOptions) {
@@ -182,7 +184,9 @@ class Client implements RealtimeClient, LinkHost {
   }
 
   get connectionId() {
-    return this.#links.get(SHARED)?.connectionId
+    if (this.#transport.mode === 'shared') return this.#links.get(SHARED)?.connectionId
+    for (const link of this.#links.values()) if (link.connectionId) return link.connectionId
+    return undefined
   }
 
   get userId() {
@@ -227,6 +231,7 @@ class Client implements RealtimeClient, LinkHost {
     } else if (entry.state === 'idle' || entry.state === 'failed') {
       this.#ensure()
       if (entry.link.state === 'open') this.#sendSubscribe(entry)
+      else if (entry.link.state === 'idle' && this.#wanted) entry.link.connect() // refused before: ask again
     }
     const current = entry
     const unsubscribe = () => {
@@ -247,7 +252,7 @@ class Client implements RealtimeClient, LinkHost {
     const json = JSON.stringify(data)
     if (json === undefined) throw new InvalidError('Message data must be JSON-serializable.')
     const link = this.#linkFor(ch)
-    const max = link.limits?.maxMessageBytes
+    const max = (link.limits ?? this.#limits)?.maxMessageBytes
     if (max !== undefined && utf8Length(json) > max) {
       throw new TooLargeError(`Message is ${utf8Length(json)} bytes; the server accepts at most ${max}.`)
     }
@@ -301,6 +306,7 @@ class Client implements RealtimeClient, LinkHost {
   // LinkHost
 
   opened(link: Link): void {
+    this.#limits = link.limits
     for (const entry of this.#channels.values()) {
       if (entry.link === link && entry.listeners.size > 0) this.#sendSubscribe(entry)
     }
@@ -318,6 +324,19 @@ class Client implements RealtimeClient, LinkHost {
     }
   }
 
+  refused(link: Link, error: RealtimeError): void {
+    for (const entry of this.#channels.values()) {
+      if (entry.link !== link || entry.listeners.size === 0) continue
+      entry.attempt++
+      entry.state = 'failed'
+      for (const listener of entry.listeners) {
+        listener.ready.reject(error)
+        listener.options.onError?.(error)
+      }
+    }
+    if (link.channel !== undefined) this.#presence.get(link.channel)?.fail(error)
+  }
+
   frame(_link: Link, frame: ServerFrame): void {
     if (frame.t === 'msg') this.#message(frame)
     else if (frame.t === 'pres') this.#presence.get(frame.ch)?.apply(frame)
@@ -332,7 +351,7 @@ class Client implements RealtimeClient, LinkHost {
     let connecting = false
     for (const link of this.#links.values()) {
       if (link.state === 'waiting' || (link.state === 'connecting' && link.everOpen)) return 'reconnecting'
-      if (link.state === 'connecting' || link.state === 'idle') connecting = true
+      if (link.state === 'connecting') connecting = true // an idle link is not needed (or was refused)
       if (link.state === 'closed') return 'disconnected'
     }
     return connecting ? 'connecting' : 'connected'
@@ -400,7 +419,10 @@ class Client implements RealtimeClient, LinkHost {
     this.#channels.delete(entry.ch)
     entry.attempt++
     if (entry.state !== 'idle' && entry.link.state === 'open') {
-      entry.link.request({ t: 'unsub', ch: entry.ch }).catch(() => {})
+      entry.link
+        .request({ t: 'unsub', ch: entry.ch })
+        .catch(() => {})
+        .finally(() => this.#releaseLinkIfUnused(entry.ch))
     }
     this.#releaseLinkIfUnused(entry.ch)
   }
@@ -421,14 +443,22 @@ class Client implements RealtimeClient, LinkHost {
       },
       leave: (channel) => {
         const target = this.#links.get(this.#transport.mode === 'shared' ? SHARED : channel)
-        if (target?.state === 'open') target.request({ t: 'pleave', ch: channel }).catch(() => {})
+        if (target?.state === 'open') {
+          target
+            .request({ t: 'pleave', ch: channel })
+            .catch(() => {})
+            .finally(() => this.#releaseLinkIfUnused(channel))
+        }
         this.#releaseLinkIfUnused(channel)
       },
       connectionId: () => link().connectionId,
       userId: () => link().userId,
       maxStateBytes: () => link().limits?.maxPresenceBytes,
       isOpen: () => link().state === 'open',
-      ensureConnected: () => this.#ensure(),
+      ensureConnected: () => {
+        this.#ensure()
+        if (this.#wanted && link().state === 'idle') link().connect() // refused before: ask again
+      },
     }
   }
 
@@ -452,7 +482,7 @@ class Client implements RealtimeClient, LinkHost {
   #releaseLinkIfUnused(ch: string) {
     if (this.#transport.mode === 'shared') return
     const link = this.#links.get(ch)
-    if (!link || this.#channels.has(ch) || this.#presence.get(ch)?.active) return
+    if (!link || link.pending > 0 || this.#channels.has(ch) || this.#presence.get(ch)?.active) return
     this.#links.delete(ch)
     link.close()
     this.stateChanged()

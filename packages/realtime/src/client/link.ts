@@ -1,4 +1,12 @@
-import { CloseCodes, errorFromCode, OfflineError, type RealtimeError, TimeoutError } from '../errors.js'
+import {
+  CloseCodes,
+  errorFromCode,
+  ForbiddenError,
+  OfflineError,
+  type RealtimeError,
+  ServerError,
+  TimeoutError,
+} from '../errors.js'
 import {
   type ClientFrame,
   decodeServerFrame,
@@ -43,6 +51,8 @@ export interface LinkHost {
   frame(link: Link, frame: ServerFrame): void
   /** The link's state changed. */
   stateChanged(link: Link): void
+  /** A per-channel server refused this link's channel (HTTP 403 at the upgrade). */
+  refused(link: Link, error: RealtimeError): void
 }
 
 export interface LinkOptions {
@@ -65,6 +75,8 @@ export class Link {
   /** Whether this link was ever open (to tell connecting from reconnecting). */
   everOpen = false
   connectionId: string | undefined
+  /** The secret the server gave to resume this connection's identity on reconnect. */
+  #resumeToken: string | undefined
   userId: string | undefined
   limits: ServerLimits | undefined
   /** Why the link is closed for good (protocol error), if it is. */
@@ -84,6 +96,11 @@ export class Link {
 
   get channel(): string | undefined {
     return this.options.channel
+  }
+
+  /** Requests sent or waiting to be sent. */
+  get pending(): number {
+    return this.#inflight.size + this.#queue.length
   }
 
   /** Opens the socket unless it is open or opening. */
@@ -153,7 +170,7 @@ export class Link {
   #open() {
     this.#setState('connecting')
     const params: Record<string, string> = { v: String(PROTOCOL_VERSION) }
-    if (this.connectionId) params.resume = this.connectionId
+    if (this.#resumeToken) params.resume = this.#resumeToken
     let socket: TransportSocket | undefined
     const current = () => socket !== undefined && socket === this.#socket
     socket = this.options.transport.open({
@@ -195,6 +212,7 @@ export class Link {
       case 'hello':
         clearTimer(this.#connectTimer)
         this.connectionId = frame.cid
+        this.#resumeToken = frame.resume
         this.userId = frame.uid
         this.limits = frame.limits
         this.#attempt = 0
@@ -240,6 +258,17 @@ export class Link {
       this.error = errorFromCode('invalid', `The server refused this client's protocol: ${reason}`)
       this.#setState('closed')
       return
+    }
+    if (this.channel !== undefined && (code === 4403 || code === 4500)) {
+      // A per-channel upgrade refused with 403 or 500: what waits on this channel fails now. A denied
+      // channel is asked again on demand (the next request), a server error after the usual backoff.
+      const error = code === 4403 ? new ForbiddenError(`Not allowed on ${this.channel}.`) : new ServerError()
+      this.#failAll(error, true)
+      if (code === 4403) {
+        this.#setState('idle')
+        this.options.host.refused(this, error)
+        return
+      }
     }
     const { initialDelayMs, maxDelayMs, factor } = this.options.reconnect
     const ceiling = Math.min(maxDelayMs, initialDelayMs * factor ** this.#attempt)

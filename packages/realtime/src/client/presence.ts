@@ -142,11 +142,18 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
       },
       (error: RealtimeError) => {
         if (attempt !== this.#joinAttempt || error.code === 'offline') return // retried on reconnect
-        this.#state = undefined
-        this.#publishSnapshot('error', error)
-        this.#ready?.reject(error)
+        this.fail(error)
       },
     )
+  }
+
+  /** The join failed (or the server refused the channel before it could be sent). */
+  fail(error: RealtimeError): void {
+    if (this.#state === undefined) return
+    this.#joinAttempt++
+    this.#state = undefined
+    this.#publishSnapshot('error', error)
+    this.#ready?.reject(error)
   }
 
   /** The connection dropped: keep showing the last members until the rejoin answers. */

@@ -185,9 +185,15 @@ class Connection implements EngineConnection {
 
   receive(text: string): void {
     if (!this.open) return
-    if (!this.backlog) return this.engine.process(this, text)
+    if (!this.backlog) {
+      this.engine.process(this, text)
+      return
+    }
     // A heartbeat is answered even while a slow request (authorize, load, write) is in progress.
-    if (text === PING) return this.send(PONG)
+    if (text === PING) {
+      this.send(PONG)
+      return
+    }
     this.backlog.push(text)
     this.backlogChars += text.length
     if (this.backlog.length > MAX_BACKLOG_FRAMES || this.backlogChars > MAX_BACKLOG_CHARS) {

@@ -1,0 +1,153 @@
+/**
+ * Runs a Worker in real workerd through Miniflare on 127.0.0.1, and the conformance harness for
+ * this preset: `workerdTransport` clients (npm `ws`) against `createWorkerdHandler` and the
+ * `RealtimeChannel` Durable Objects of tests/fixtures/test-worker.ts.
+ */
+import { execFile } from 'node:child_process'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { createRealtimeClient, errorFromCode, type RealtimeClient, serializeChannelKey } from '@tanstack/realtime'
+import { workerdTransport } from '@tanstack/realtime-preset-workerd'
+import { Log, LogLevel, Miniflare, type MiniflareOptions, Response as MiniflareResponse } from 'miniflare'
+import { WebSocket } from 'ws'
+import type { Harness, HarnessOptions, HarnessServer, TokenSource } from '../../../realtime/tests/conformance/suite.js'
+
+const bundles = new Map<string, Promise<string>>()
+const esbuild = createRequire(import.meta.url).resolve('esbuild/bin/esbuild')
+
+/**
+ * Bundles a Worker entry (TypeScript, importing the built packages) into one ES module, with the
+ * esbuild CLI (so it also works from test files that run in a jsdom environment).
+ */
+export function bundleWorker(entry: string): Promise<string> {
+  let bundle = bundles.get(entry)
+  if (!bundle) {
+    const args = [
+      entry,
+      '--bundle',
+      '--format=esm',
+      '--platform=neutral',
+      '--target=es2022',
+      '--conditions=workerd,worker,browser',
+      '--main-fields=module,main',
+      '--log-level=error',
+    ]
+    bundle = new Promise<string>((resolve, reject) =>
+      execFile(esbuild, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`esbuild failed: ${stderr}`)) : resolve(stdout),
+      ),
+    )
+    bundles.set(entry, bundle)
+  }
+  return bundle
+}
+
+export const testWorkerEntry = join(import.meta.dirname, '../fixtures/test-worker.ts')
+
+/** Starts Miniflare with `script` as the Worker and `RealtimeChannel` bound as `REALTIME_CHANNEL`. */
+export async function startWorkerd(script: string, options: Partial<MiniflareOptions> = {}, port = 0) {
+  const mf = new Miniflare({
+    modules: [{ type: 'ESModule', path: join(import.meta.dirname, 'worker.mjs'), contents: script }],
+    port,
+    host: '127.0.0.1',
+    cf: false,
+    compatibilityDate: '2026-04-01',
+    log: new Log(LogLevel.WARN),
+    durableObjects: { REALTIME_CHANNEL: 'RealtimeChannel' },
+    ...options,
+  } as MiniflareOptions)
+  const url = await mf.ready
+  return { mf, port: Number(url.port), url: `ws://127.0.0.1:${url.port}` }
+}
+
+const clients = new Set<RealtimeClient>()
+
+const json = (body: unknown, status = 200) =>
+  new MiniflareResponse(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } })
+
+/** The Workers preset's harness for the conformance suite. */
+export const workerdHarness: Harness = {
+  name: 'workerd',
+  closeClients() {
+    for (const client of clients) client.disconnect()
+    clients.clear()
+  },
+  async start(options: HarnessOptions = {}): Promise<HarnessServer> {
+    const { authorize, identify, onError, ...channelOptions } = options
+    const script = await bundleWorker(testWorkerEntry)
+    // The test process's callbacks, reached from the Worker through a service binding.
+    const harnessBinding = async (request: { url: string; json(): Promise<any> }) => {
+      const path = new URL(request.url).pathname
+      const body = await request.json()
+      try {
+        if (path === '/authorize') return json({ permissions: (await authorize?.(body.token, body.channel)) ?? null })
+        if (path === '/identify') return json({ identity: identify?.(body.token) ?? null })
+        if (path === '/error') {
+          onError?.(new Error(body.message))
+          return json({})
+        }
+        return json({ error: 'unknown harness route' }, 404)
+      } catch (error) {
+        return new MiniflareResponse(String((error as Error).message), { status: 500 })
+      }
+    }
+    const config = (): Partial<MiniflareOptions> => ({
+      bindings: {
+        OPTIONS: { presenceGraceMs: 0, ...channelOptions, authorize: !!authorize, identify: !!identify },
+      },
+      serviceBindings: { HARNESS: harnessBinding as never },
+    })
+    let current = await startWorkerd(script, config())
+    const port = current.port
+    const url = current.url
+    const http = `http://127.0.0.1:${port}`
+    const transport = (token: TokenSource, target = url) =>
+      workerdTransport({
+        url: target,
+        getAuthToken: typeof token === 'function' ? token : () => token,
+        WebSocket: WebSocket as never,
+      })
+    return {
+      url,
+      port,
+      transport,
+      client(token, { url: target = url, ...clientOptions } = {}) {
+        const client = createRealtimeClient({
+          transport: transport(token, target),
+          reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
+          requestTimeoutMs: 3000,
+          presenceThrottleMs: 0,
+          ...clientOptions,
+        })
+        clients.add(client)
+        return client
+      },
+      socketUrl: (channel, query) => `${url}/_realtime/${encodeURIComponent(channel)}?${query}`,
+      async publish(channel, data) {
+        const response = await fetch(`${http}/__publish`, { method: 'POST', body: JSON.stringify({ channel, data }) })
+        const body = (await response.json()) as any
+        if (!response.ok) throw errorFromCode(body.error.code, body.error.message)
+        return body
+      },
+      async subscriberCount(channel) {
+        const ch = encodeURIComponent(serializeChannelKey(channel))
+        const response = await fetch(`${http}/__stats?channel=${ch}`)
+        return ((await response.json()) as { subscribers: number }).subscribers
+      },
+      async stop() {
+        await current.mf.dispose()
+      },
+      async restart() {
+        current = await startWorkerd(script, config(), port)
+      },
+    }
+  },
+}
+
+/** The in-memory instance of a channel's object: it changes when the object was evicted. */
+export async function channelInstance(server: { port: number }, channel: string): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${server.port}/__instance?channel=${encodeURIComponent(channel)}`)
+  return response.text()
+}
+
+export type { HarnessServer }
