@@ -4,6 +4,7 @@
  * matching error class with {@link errorFromCode}.
  */
 export type RealtimeErrorCode =
+  | 'unauthorized'
   | 'forbidden'
   | 'invalid'
   | 'too_large'
@@ -37,6 +38,18 @@ export class RealtimeError extends Error {
     super(message)
     this.code = code
     this.retryable = retryable
+  }
+}
+
+/**
+ * The server refused the connection because it could not identify the caller (HTTP 401 at the
+ * upgrade: `getAuthToken` returned nothing). Retryable: the client keeps reconnecting and asks its
+ * own `getAuthToken` again every time.
+ */
+export class UnauthorizedError extends RealtimeError {
+  override name = 'UnauthorizedError'
+  constructor(message = 'Not authenticated: the server refused the connection (HTTP 401); check the auth token.') {
+    super('unauthorized', message, true)
   }
 }
 
@@ -115,6 +128,7 @@ export class ServerError extends RealtimeError {
 }
 
 const byCode: Record<RealtimeErrorCode, new (message?: string) => RealtimeError> = {
+  unauthorized: UnauthorizedError,
   forbidden: ForbiddenError,
   invalid: InvalidError,
   too_large: TooLargeError,

@@ -2,7 +2,14 @@ import { type ChannelKey, type MessageOf, type PresenceStateOf, serializeChannel
 import { type Deferred, deferred } from '../deferred.js'
 import { InvalidError, OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
 import { intOption } from '../options.js'
-import { type ServerFrame, type ServerLimits, type StreamPosition, utf8Length, type WriteOp } from '../protocol.js'
+import {
+  MAX_WRITE_OPS,
+  type ServerFrame,
+  type ServerLimits,
+  type StreamPosition,
+  utf8Length,
+  type WriteOp,
+} from '../protocol.js'
 import { clearTimer, isPageVisible, logError, onWindowEvent, setTimer, type TimerHandle } from '../runtime.js'
 import { type Observable, Store } from '../store.js'
 import { Link, type LinkHost, type ReconnectOptions } from './link.js'
@@ -249,8 +256,7 @@ class Client implements RealtimeClient, LinkHost {
   ): Promise<{ seq: number }> {
     const ch = serializeChannelKey(channel)
     if (this.#wanted === false) throw new OfflineError('Disconnected: call connect() before publishing.')
-    const json = JSON.stringify(data)
-    if (json === undefined) throw new InvalidError('Message data must be JSON-serializable.')
+    const json = toJson(data)
     const link = this.#linkFor(ch)
     const max = (link.limits ?? this.#limits)?.maxMessageBytes
     if (max !== undefined && utf8Length(json) > max) {
@@ -278,7 +284,17 @@ class Client implements RealtimeClient, LinkHost {
     ops: WriteOp[],
     options: { timeoutMs?: number } = {},
   ): Promise<StreamPosition> {
-    const ack = await this.#call(serializeChannelKey(channel), { t: 'write', ops }, options.timeoutMs)
+    const ch = serializeChannelKey(channel)
+    if (ops.length > MAX_WRITE_OPS) {
+      throw new InvalidError(`At most ${MAX_WRITE_OPS} row changes per write; split the transaction.`)
+    }
+    const max = (this.#links.get(this.#transport.mode === 'shared' ? SHARED : ch)?.limits ?? this.#limits)
+      ?.maxMessageBytes
+    const bytes = utf8Length(toJson(ops))
+    if (max !== undefined && bytes > max) {
+      throw new TooLargeError(`The write is ${bytes} bytes; the server accepts at most ${max}.`)
+    }
+    const ack = await this.#call(ch, { t: 'write', ops }, options.timeoutMs)
     return { seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
   }
 
@@ -335,6 +351,18 @@ class Client implements RealtimeClient, LinkHost {
       }
     }
     if (link.channel !== undefined) this.#presence.get(link.channel)?.fail(error)
+  }
+
+  rejected(link: Link, error: RealtimeError): void {
+    // Subscribers and presence hear why they are not live yet; they stay wanted and resume on connect.
+    for (const entry of this.#channels.values()) {
+      if (entry.link !== link || entry.state === 'live') continue
+      for (const listener of entry.listeners) {
+        listener.ready.reject(error)
+        listener.options.onError?.(error)
+      }
+    }
+    for (const presence of this.#presence.values()) if (presence.active) presence.report(error)
   }
 
   frame(_link: Link, frame: ServerFrame): void {
@@ -418,7 +446,8 @@ class Client implements RealtimeClient, LinkHost {
     if (entry.listeners.size > 0 || this.#channels.get(entry.ch) !== entry) return
     this.#channels.delete(entry.ch)
     entry.attempt++
-    if (entry.state !== 'idle' && entry.link.state === 'open') {
+    // Unsubscribe even after a subscribe that timed out: the server may hold it anyway.
+    if (entry.link.state === 'open') {
       entry.link
         .request({ t: 'unsub', ch: entry.ch })
         .catch(() => {})
@@ -499,6 +528,18 @@ class Client implements RealtimeClient, LinkHost {
       stopVisible()
     }
   }
+}
+
+/** JSON text of `data`, or a typed error for what JSON cannot carry (undefined, BigInt, cycles). */
+function toJson(data: unknown): string {
+  let json: string | undefined
+  try {
+    json = JSON.stringify(data)
+  } catch (error) {
+    throw new InvalidError(`Data must be JSON-serializable: ${(error as Error).message}`)
+  }
+  if (json === undefined) throw new InvalidError('Data must be JSON-serializable.')
+  return json
 }
 
 /**

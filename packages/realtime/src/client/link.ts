@@ -6,6 +6,7 @@ import {
   type RealtimeError,
   ServerError,
   TimeoutError,
+  UnauthorizedError,
 } from '../errors.js'
 import {
   type ClientFrame,
@@ -53,6 +54,8 @@ export interface LinkHost {
   stateChanged(link: Link): void
   /** A per-channel server refused this link's channel (HTTP 403 at the upgrade). */
   refused(link: Link, error: RealtimeError): void
+  /** The shared connection was refused (HTTP 401 or 403); it keeps retrying. */
+  rejected(link: Link, error: RealtimeError): void
 }
 
 export interface LinkOptions {
@@ -126,6 +129,7 @@ export class Link {
     this.#socket = undefined
     socket?.close(CloseCodes.Normal, 'client disconnect')
     this.#failAll(new OfflineError('Disconnected: call connect() before retrying.'), true)
+    if (this.state === 'open') this.options.host.lost(this)
     this.#setState('closed')
   }
 
@@ -256,8 +260,17 @@ export class Link {
     if (wasOpen) this.options.host.lost(this)
     if (code === CloseCodes.ProtocolError) {
       this.error = errorFromCode('invalid', `The server refused this client's protocol: ${reason}`)
+      this.#failAll(this.error, true)
       this.#setState('closed')
       return
+    }
+    if (this.channel === undefined && (code === 4401 || code === 4403)) {
+      // The shared connection was refused (no identity, or an Origin the server does not allow):
+      // what waits fails now with the reason; reconnecting goes on, asking getAuthToken again.
+      const error =
+        code === 4401 ? new UnauthorizedError() : new ForbiddenError('The server refused the connection (HTTP 403).')
+      this.#failAll(error, true)
+      this.options.host.rejected(this, error)
     }
     if (this.channel !== undefined && (code === 4403 || code === 4500)) {
       // A per-channel upgrade refused with 403 or 500: what waits on this channel fails now. A denied

@@ -87,11 +87,11 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
    * present: the membership is shared). Returns the function that leaves.
    */
   enter(initial: S): PresenceLeave {
+    if (this.#state === undefined) this.#checkSize(initial) // before anything changes
     this.#refs++
     clearTimer(this.#leaveTimer)
     if (this.#state === undefined) {
       this.#state = { ...initial }
-      this.#checkSize(this.#state)
       this.#ready = deferred()
       this.#publishSnapshot('joining')
       this.driver.ensureConnected()
@@ -131,7 +131,8 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
     const attempt = ++this.#joinAttempt
     this.#joined = false
     this.#pendingPatch = undefined
-    this.driver.join(this.ch, this.#state).then(
+    const sent = this.#state
+    this.driver.join(this.ch, sent).then(
       (members) => {
         if (attempt !== this.#joinAttempt) return
         this.#joined = true
@@ -139,12 +140,31 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
         for (const member of members) this.#members.set(member.cid, toMember(member))
         this.#publishSnapshot('joined')
         this.#ready?.resolve()
+        // Updates made while the join was in flight were not in it: send what changed since.
+        const current = this.#state
+        if (current !== undefined && current !== sent) {
+          const patch: Partial<S> = {}
+          for (const key of Object.keys(current) as Array<keyof S>) {
+            if (JSON.stringify(current[key]) !== JSON.stringify(sent[key])) patch[key] = current[key]
+          }
+          if (Object.keys(patch).length > 0) {
+            this.#pendingPatch = patch
+            if (this.#throttleTimer === undefined) this.#flush()
+          }
+        }
       },
       (error: RealtimeError) => {
         if (attempt !== this.#joinAttempt || error.code === 'offline') return // retried on reconnect
         this.fail(error)
       },
     )
+  }
+
+  /** The connection was refused (it keeps retrying): show why, keep the membership wanted. */
+  report(error: RealtimeError): void {
+    if (this.#state === undefined) return
+    this.#publishSnapshot('joining', error)
+    this.#ready?.reject(error)
   }
 
   /** The join failed (or the server refused the channel before it could be sent). */
