@@ -149,7 +149,11 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
   }
 
   /** Synchronous unless `getAuthToken` returns a promise. */
+  /** Set by close(): upgrades still arriving (or still authenticating) are refused with 503. */
+  let closing = false
+
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void | Promise<void> {
+    if (closing) return refuse(socket, 503, 'The realtime server is shutting down.')
     if (!shouldHandle(req)) return refuse(socket, 404, `No realtime endpoint at this path (expected ${path}).`)
     if (!originAllowed(req)) return refuse(socket, 403, 'Origin not allowed: add it to allowedOrigins.')
     const failed = (error: unknown) => {
@@ -168,6 +172,7 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
 
   function accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: T | null | undefined) {
     if (identity === null || identity === undefined) return refuse(socket, 401, 'Not authenticated.')
+    if (closing) return refuse(socket, 503, 'The realtime server is shutting down.')
     if (socket.destroyed) return
     const { v: version, resume } = queryOf(req)
     // The 101 response and the hello frame leave in one write.
@@ -175,6 +180,7 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     try {
       wss.handleUpgrade(req, socket, head, (ws) => {
         const writer = new SocketWriter(ws, socket, scheduler, maxBufferedBytes)
+        ws.on('error', onSocketError) // before anything can fail: an unhandled 'error' would crash the process
         if (version !== undefined && version !== String(PROTOCOL_VERSION)) {
           writer.close(4400, `unsupported protocol version ${version}; this server speaks ${PROTOCOL_VERSION}`)
           return
@@ -184,7 +190,6 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
         writer.flush()
         ws.on('pong', onPong)
         ws.on('message', onMessage)
-        ws.on('error', onSocketError)
         ws.on('close', onClose)
       })
     } finally {
@@ -210,6 +215,7 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     },
     publish: (channel, data) => engine.publish(channel, data),
     async close() {
+      closing = true
       clearInterval(heartbeat)
       const open = [...writers.values()]
       await engine.close()

@@ -79,7 +79,8 @@ export class SocketWriter implements ConnectionSink {
     if (first === null) return
     const rest = this.#rest
     this.#drop()
-    if (this.socket.destroyed || this.socket.writableEnded) return
+    // ws may have closed the connection itself (1009 for an oversized frame): no data after its close frame.
+    if (this.socket.destroyed || this.socket.writableEnded || this.ws.readyState !== this.ws.OPEN) return
     if (rest === null) {
       this.socket.write(first)
       return

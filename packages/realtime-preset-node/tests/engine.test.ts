@@ -75,3 +75,21 @@ test('a flood of malformed frames is rate limited like any other', async () => {
   expect((await raw.closed).code).toBe(4029)
   expect(raw.frames.some((frame) => frame.code === 'rate_limited')).toBe(true)
 })
+
+test('a client with a wrong protocol version that then sends garbage cannot crash the server', async () => {
+  server = await startServer()
+  const { createConnection } = await import('node:net')
+  const socket = createConnection(server.port, '127.0.0.1')
+  await new Promise((resolve) => socket.once('connect', resolve))
+  socket.write(
+    'GET /_realtime?v=99&token=x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+  )
+  await new Promise((resolve) => socket.once('data', resolve))
+  socket.write(Buffer.from([0x81, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f])) // an unmasked frame: a protocol error
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  socket.destroy()
+  // Still serving.
+  const client = makeClient(server, 'alice')
+  await client.subscribe(['still-up'], () => {}).ready
+})
