@@ -2,11 +2,14 @@ import {
   CloseCodes,
   InvalidChannelKeyError,
   parseChannelKey,
+  RealtimeError,
   type RealtimeErrorCode,
   type StreamPosition,
 } from '@tanstack/realtime'
 import {
   type ClientFrame,
+  type CollectionSource,
+  changesFromOps,
   decodeClientFrame,
   encodeFrame,
   encodeMessageFrame,
@@ -202,14 +205,16 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
           return await this.#join(ws, state, frame, meta)
         case 'pset':
           return this.#update(ws, state, frame, meta)
+        case 'snap':
+          return await this.#snapshot(ws, state, frame, meta)
+        case 'write':
+          return await this.#write(ws, state, frame, meta)
         case 'pleave':
           if (state.p !== undefined) {
             this.#save(ws, { ...state, p: undefined, j: undefined, u: undefined })
             this.#announce({ t: 'pres', ch: meta.ch, ev: 'leave', cid: state.cid }, ws)
           }
           return this.#ack(ws, frame.id)
-        default:
-          return this.#error(ws, frame.id, 'invalid', `The Workers preset does not serve "${frame.t}" requests.`)
       }
     } catch (error) {
       this.#onError(error)
@@ -396,6 +401,58 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
     const text = encodeMessageFrame(meta.chJson, seq, dataJson)
     for (const ws of this.#live()) if (this.#state(ws)?.sub) send(ws, text)
     return seq
+  }
+
+  #collection(ws: HibernatableWebSocket, id: number, meta: LoadedMeta): CollectionSource<string> | undefined {
+    const name = parseChannelKey(meta.ch)[0]
+    const collections = this.options.collections ?? {}
+    const source = Object.hasOwn(collections, name) ? collections[name] : undefined
+    if (!source) this.#error(ws, id, 'invalid', `No collection is served on channel "${name}".`)
+    return source
+  }
+
+  /** A collection snapshot: the rows, and the position read before loading them (changes after it follow). */
+  async #snapshot(ws: HibernatableWebSocket, state: SocketState, frame: Frame<'snap'>, meta: LoadedMeta) {
+    const source = this.#collection(ws, frame.id, meta)
+    if (!source) return
+    if (!(state.perm & CAN_SUBSCRIBE)) return this.#forbidden(ws, frame.id, 'subscribe', meta)
+    const { seq, epoch } = meta
+    try {
+      const rows = await source.load(parseChannelKey(meta.ch), state.uid)
+      if (!Array.isArray(rows)) throw new TypeError('A collection source load() must return an array of rows.')
+      send(ws, encodeFrame({ t: 'ack', id: frame.id, rows, seq, epoch }))
+    } catch (error) {
+      this.#rejected(ws, frame.id, error, 'The server failed to load the collection.')
+    }
+  }
+
+  /** Client writes to a collection: applied by the source, then broadcast as `{ changes }`. */
+  async #write(ws: HibernatableWebSocket, state: SocketState, frame: Frame<'write'>, meta: LoadedMeta) {
+    const source = this.#collection(ws, frame.id, meta)
+    if (!source) return
+    if (!source.write) return this.#error(ws, frame.id, 'forbidden', 'This collection is read-only.')
+    if (!(state.perm & CAN_PUBLISH)) return this.#forbidden(ws, frame.id, 'publish', meta)
+    try {
+      const changes =
+        (await source.write(frame.ops, { channel: parseChannelKey(meta.ch), identity: state.uid })) ??
+        changesFromOps(frame.ops)
+      const dataJson = JSON.stringify({ changes })
+      const max = this.#settings().limits.maxMessageBytes
+      if (utf8Length(dataJson) > max) {
+        return this.#error(ws, frame.id, 'too_large', `The resulting changes are larger than ${max} bytes.`)
+      }
+      const seq = this.#append(meta, dataJson)
+      send(ws, encodeFrame({ t: 'ack', id: frame.id, seq, epoch: meta.epoch }))
+    } catch (error) {
+      this.#rejected(ws, frame.id, error, 'The server failed to apply the write.')
+    }
+  }
+
+  /** A user callback threw: a RealtimeError reaches the client as is, anything else is reported. */
+  #rejected(ws: HibernatableWebSocket, id: number, error: unknown, message: string) {
+    if (error instanceof RealtimeError) return this.#error(ws, id, error.code, error.message)
+    this.#onError(error)
+    this.#error(ws, id, 'internal', message)
   }
 
   async #join(ws: HibernatableWebSocket, state: SocketState, frame: Frame<'pjoin'>, meta: LoadedMeta) {

@@ -1,4 +1,5 @@
 import { InvalidOptionsError, type ServerLimits } from '@tanstack/realtime'
+import type { CollectionSource } from '@tanstack/realtime/server'
 import { intOption, type RateLimit } from '@tanstack/realtime/server'
 
 /**
@@ -18,6 +19,12 @@ export interface RealtimeChannelOptions {
   rateLimit?: RateLimit | false
   /** How long a dropped connection stays present, so a quick reconnect does not flicker. Default 5000 ms. */
   presenceGraceMs?: number
+  /**
+   * Collection channels this object serves, by channel name (see `CollectionSource` in
+   * `@tanstack/realtime/server`). The identity passed to `load` and `write` is the connection's
+   * user id. Define them in a subclass, where `this.env` reaches your bindings.
+   */
+  collections?: Record<string, CollectionSource<string>>
   /** Called with internal failures. Default: `console.error`. */
   onError?: (error: unknown) => void
 }
