@@ -148,10 +148,10 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     }
   }
 
-  /** Synchronous unless `getAuthToken` returns a promise. */
   /** Set by close(): upgrades still arriving (or still authenticating) are refused with 503. */
   let closing = false
 
+  /** Synchronous unless `getAuthToken` returns a promise. */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void | Promise<void> {
     if (closing) return refuse(socket, 503, 'The realtime server is shutting down.')
     if (!shouldHandle(req)) return refuse(socket, 404, `No realtime endpoint at this path (expected ${path}).`)

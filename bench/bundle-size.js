@@ -1,0 +1,122 @@
+// @ts-check
+/**
+ * Client bundle sizes, minified (esbuild, browser platform, ESM, ES2022) and gzipped (level 9),
+ * ours beside socket.io-client, partysocket and @supabase/realtime-js. Each entry imports what an
+ * app would import; tree-shaking removes the rest. Run alone with `node bench/bundle-size.js`.
+ */
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const reactDist = path.join(root, 'packages/react-realtime/dist/index.js')
+
+/** Budgets from the issue, in gzipped bytes. */
+export const BUDGETS = { core: 5 * 1024, react: 1.5 * 1024 }
+
+/**
+ * @typedef {object} BundleRow
+ * @property {string} id
+ * @property {string} label
+ * @property {number | null} minified
+ * @property {number | null} gzipped
+ * @property {string} [note]
+ */
+
+/** @type {Array<{id: string, label: string, contents: string, external?: string[], requires?: string}>} */
+const ENTRIES = [
+  {
+    id: 'core',
+    label: 'ours: core client + Node transport',
+    contents:
+      "export { createRealtimeClient } from '@tanstack/realtime'\n" +
+      "export { nodeTransport } from '@tanstack/realtime-preset-node'\n",
+  },
+  {
+    id: 'core-all',
+    label: 'ours: all of @tanstack/realtime + transport',
+    contents: "export * from '@tanstack/realtime'\nexport { nodeTransport } from '@tanstack/realtime-preset-node'\n",
+  },
+  {
+    id: 'react',
+    label: 'ours: React adapter alone (react, core external)',
+    contents: `export * from ${JSON.stringify(reactDist)}\n`,
+    external: ['react', 'react-dom', 'react/jsx-runtime', '@tanstack/realtime', '@tanstack/realtime-preset-node'],
+    requires: reactDist,
+  },
+  {
+    id: 'react-all',
+    label: 'ours: React adapter + core + transport',
+    contents: `export * from ${JSON.stringify(reactDist)}\nexport { nodeTransport } from '@tanstack/realtime-preset-node'\n`,
+    external: ['react', 'react-dom', 'react/jsx-runtime'],
+    requires: reactDist,
+  },
+  { id: 'socket.io-client', label: 'socket.io-client 4.8 (io)', contents: "export { io } from 'socket.io-client'\n" },
+  {
+    id: 'partysocket',
+    label: 'partysocket 1.3 (PartySocket)',
+    contents: "export { PartySocket } from 'partysocket'\n",
+  },
+  {
+    id: 'supabase',
+    label: '@supabase/realtime-js (RealtimeClient)',
+    contents: "export { RealtimeClient } from '@supabase/realtime-js'\n",
+  },
+]
+
+/** @returns {Promise<BundleRow[]>} */
+export async function measureBundles() {
+  /** @type {BundleRow[]} */
+  const rows = []
+  for (const entry of ENTRIES) {
+    if (entry.requires && !existsSync(entry.requires)) {
+      rows.push({ id: entry.id, label: entry.label, minified: null, gzipped: null, note: 'not built' })
+      continue
+    }
+    try {
+      const result = await build({
+        stdin: { contents: entry.contents, resolveDir: root, loader: 'js', sourcefile: `${entry.id}.js` },
+        bundle: true,
+        minify: true,
+        format: 'esm',
+        platform: 'browser',
+        target: 'es2022',
+        write: false,
+        external: entry.external ?? [],
+        logLevel: 'silent',
+        legalComments: 'none',
+        define: { 'process.env.NODE_ENV': '"production"' },
+      })
+      const code = /** @type {import('esbuild').OutputFile} */ (result.outputFiles[0]).contents
+      rows.push({
+        id: entry.id,
+        label: entry.label,
+        minified: code.length,
+        gzipped: gzipSync(code, { level: 9 }).length,
+      })
+    } catch (error) {
+      rows.push({ id: entry.id, label: entry.label, minified: null, gzipped: null, note: `build failed: ${error}` })
+    }
+  }
+  return rows
+}
+
+/** @param {BundleRow[]} rows */
+export function formatBundles(rows) {
+  const kb = (/** @type {number | null} */ n) => (n === null ? '—' : `${(n / 1024).toFixed(2)} KB`)
+  const lines = [
+    `${'Client bundle (esbuild --minify, gzip -9)'.padEnd(48)}${'min'.padStart(11)}${'min+gz'.padStart(11)}`,
+  ]
+  for (const row of rows) {
+    lines.push(
+      `${row.label.padEnd(48)}${kb(row.minified).padStart(11)}${kb(row.gzipped).padStart(11)}${row.note ? `  ${row.note}` : ''}`,
+    )
+  }
+  return lines.join('\n')
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  console.log(formatBundles(await measureBundles()))
+}
