@@ -34,11 +34,17 @@ export function clearTimer(handle: TimerHandle | undefined): void {
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
 
-/** A random id of `length` characters from [A-Za-z0-9]. */
+let pool = new Uint8Array(0)
+let poolIndex = 0
+
+/** A random id of `length` characters from [A-Za-z0-9], drawn from a pooled buffer of random bytes. */
 export function randomId(length = 16): string {
-  const bytes = runtime.crypto.getRandomValues(new Uint8Array(length))
+  if (poolIndex + length > pool.length) {
+    pool = runtime.crypto.getRandomValues(new Uint8Array(Math.max(4096, length)))
+    poolIndex = 0
+  }
   let id = ''
-  for (const byte of bytes) id += alphabet[byte % alphabet.length]
+  for (let i = 0; i < length; i++) id += alphabet[(pool[poolIndex++] as number) % alphabet.length]
   return id
 }
 

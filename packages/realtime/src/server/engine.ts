@@ -131,6 +131,7 @@ const PONG = new Frame('{"t":"pong"}')
 const MAX_BACKLOG_FRAMES = 1024
 const MAX_BACKLOG_CHARS = 8 * 1024 * 1024
 const MAX_CACHED_PERMISSIONS = 256
+const MAX_CACHED_KEYS = 10_000
 
 class LocalChannel implements BrokerListener {
   readonly subscribers = new Set<Subscription>()
@@ -215,6 +216,7 @@ class Connection implements EngineConnection {
 
 class Engine<I> implements RealtimeEngine<I> {
   readonly limits: ServerLimits
+  readonly #limitsJson: string
   readonly rateLimit: RateLimit | false
   readonly #broker: Broker
   readonly #authorize: Authorize<I>
@@ -236,6 +238,7 @@ class Engine<I> implements RealtimeEngine<I> {
       maxPresenceBytes: intOption(options.maxPresenceBytes ?? 1024, 'maxPresenceBytes'),
       maxChannels: intOption(options.maxChannelsPerConnection ?? 100, 'maxChannelsPerConnection'),
     }
+    this.#limitsJson = JSON.stringify(this.limits)
     const rate = options.rateLimit ?? { perSecond: 100, burst: 200 }
     this.rateLimit = rate && {
       perSecond: intOption(rate.perSecond, 'rateLimit.perSecond'),
@@ -285,15 +288,12 @@ class Engine<I> implements RealtimeEngine<I> {
     }
     this.#connections.set(id, conn)
     this.#resumable.set(conn.resumeToken, conn)
+    // Built by hand around the cached limits JSON: connecting is a hot path too.
     conn.send(
-      this.#frame({
-        t: 'hello',
-        cid: id,
-        uid: userId,
-        resumed: inherited !== undefined,
-        resume: conn.resumeToken,
-        limits: this.limits,
-      }),
+      new Frame(
+        `{"t":"hello","cid":"${id}","uid":${JSON.stringify(userId)},"resumed":${inherited !== undefined},` +
+          `"resume":"${conn.resumeToken}","limits":${this.#limitsJson}}`,
+      ),
     )
     return conn
   }
@@ -414,7 +414,7 @@ class Engine<I> implements RealtimeEngine<I> {
     if ('error' in frame) return this.#sendError(conn, frame.id, 'invalid', frame.error)
     let key: ChannelKey
     try {
-      key = parseChannelKey(frame.ch)
+      key = this.#parseKey(frame.ch)
     } catch (error) {
       return this.#sendError(conn, frame.id, 'invalid', (error as Error).message)
     }
@@ -443,6 +443,19 @@ class Engine<I> implements RealtimeEngine<I> {
         conn.unconfirmed?.delete(frame.ch)
         return settle(this.#leave(conn, frame.ch), () => this.#ack(conn, frame.id))
     }
+  }
+
+  /** Parsed channel keys, shared (frozen) across connections: parsing validates, so it is worth caching. */
+  readonly #keys = new Map<string, ChannelKey>()
+
+  #parseKey(ch: string): ChannelKey {
+    let key = this.#keys.get(ch)
+    if (!key) {
+      key = deepFreeze(parseChannelKey(ch))
+      if (this.#keys.size >= MAX_CACHED_KEYS) this.#keys.clear()
+      this.#keys.set(ch, key)
+    }
+    return key
   }
 
   #subscribe(conn: Connection, frame: Extract<ClientFrame, { t: 'sub' }>, key: ChannelKey): MaybePromise<void> {
@@ -686,6 +699,14 @@ class Engine<I> implements RealtimeEngine<I> {
   #frame(frame: ServerFrame): Frame {
     return new Frame(encodeFrame(frame))
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const item of Object.values(value)) deepFreeze(item)
+    Object.freeze(value)
+  }
+  return value
 }
 
 function exceedsBytes(text: string, max: number): boolean {
