@@ -1,19 +1,13 @@
-import { InvalidOptionsError, type RealtimeTransport, type TransportSocket } from '@tanstack/realtime'
+import {
+  InvalidOptionsError,
+  openWebSocket,
+  type RealtimeTransport,
+  type WebSocketConstructor,
+  websocketBaseUrl,
+} from '@tanstack/realtime'
 import { channelPath } from './wire.js'
 
-/** The subset of the WebSocket API the transport uses (browsers, Workers, Node 22+ and npm `ws` have it). */
-export interface WebSocketLike {
-  readonly readyState: number
-  send(data: string): void
-  close(code?: number, reason?: string): void
-  addEventListener(type: 'open', listener: () => void): void
-  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void
-  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void
-  addEventListener(type: 'error', listener: () => void): void
-}
-
-/** A WebSocket constructor. */
-export type WebSocketConstructor = new (url: string) => WebSocketLike
+export type { WebSocketConstructor, WebSocketLike } from '@tanstack/realtime'
 
 /** Options of {@link workerdTransport}. */
 export interface WorkerdTransportOptions {
@@ -31,15 +25,6 @@ export interface WorkerdTransportOptions {
   getAuthToken?: () => string | null | undefined | Promise<string | null | undefined>
   /** The WebSocket implementation. Default: the platform's; pass npm `ws` in Node 20. */
   WebSocket?: WebSocketConstructor
-}
-
-const OPEN = 1
-/** Refused upgrades reported as 4000 + status; anything else is a plain failure (1006) and retried. */
-const REFUSALS = [401, 403, 404, 500]
-
-interface Location {
-  protocol: string
-  host: string
 }
 
 /**
@@ -64,7 +49,7 @@ interface Location {
  * ```
  */
 export function workerdTransport(options: WorkerdTransportOptions = {}): RealtimeTransport {
-  const base = baseUrl(options.url)
+  const base = new URL(websocketBaseUrl(options.url, 'workerdTransport'))
   const prefix = (options.path ?? (base.pathname === '/' ? '/_realtime' : base.pathname)).replace(/\/+$/, '')
   base.pathname = '/'
   base.search = ''
@@ -76,68 +61,17 @@ export function workerdTransport(options: WorkerdTransportOptions = {}): Realtim
     mode: 'per-channel',
     open({ channel, params, handlers }) {
       if (channel === undefined) throw new InvalidOptionsError('workerdTransport opens one socket per channel.')
-      let socket: WebSocketLike | undefined
-      let closed = false
-      let reported = false
-      const reportClose = (code: number, reason: string) => {
-        if (reported) return
-        reported = true
-        closed = true
-        handlers.onClose(code, reason)
-      }
-      const start = async () => {
-        const url = new URL(channelPath(prefix, channel), base)
-        for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
-        const token = await options.getAuthToken?.()
-        if (token !== null && token !== undefined) url.searchParams.set('token', token)
-        if (closed) return
-        const ws = new WebSocketImpl(url.toString())
-        socket = ws
-        // npm `ws` reports a refused upgrade's HTTP status (browsers cannot): 403 becomes 4403.
-        const nodeWs = ws as unknown as { on?: (event: string, listener: (...args: any[]) => void) => void }
-        nodeWs.on?.('unexpected-response', (_req: unknown, res: { statusCode?: number; statusMessage?: string }) => {
-          const status = res.statusCode ?? 0
-          reportClose(REFUSALS.includes(status) ? 4000 + status : 1006, res.statusMessage ?? 'upgrade refused')
-          ;(ws as unknown as { terminate(): void }).terminate()
-        })
-        ws.addEventListener('open', () => handlers.onOpen())
-        ws.addEventListener('message', (event) => {
-          if (!reported) handlers.onMessage(String(event.data))
-        })
-        ws.addEventListener('close', (event) => reportClose(event.code, event.reason))
-        ws.addEventListener('error', () => {}) // 'close' follows
-      }
-      start().catch((error: unknown) => reportClose(1006, `could not connect: ${String(error)}`))
-      const handle: TransportSocket = {
-        send(text) {
-          if (socket?.readyState === OPEN) socket.send(text)
+      return openWebSocket({
+        url: () => {
+          const url = new URL(channelPath(prefix, channel), base)
+          for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
+          return url.toString()
         },
-        close(code, reason) {
-          closed = true
-          reported = true
-          socket?.close(code, reason)
-        },
-      }
-      return handle
+        getAuthToken: options.getAuthToken,
+        WebSocket: () => WebSocketImpl,
+        refusals: [401, 403, 404, 500],
+        handlers,
+      })
     },
   }
-}
-
-function baseUrl(url: string | undefined): URL {
-  const location = (globalThis as { location?: Location }).location
-  let parsed: URL
-  try {
-    if (url !== undefined) parsed = new URL(url, location ? `${location.protocol}//${location.host}` : undefined)
-    else if (location) parsed = new URL(`${location.protocol}//${location.host}`)
-    else throw new InvalidOptionsError('workerdTransport needs a url outside a browser, such as https://my-worker.dev.')
-  } catch (error) {
-    if (error instanceof InvalidOptionsError) throw error
-    throw new InvalidOptionsError(`workerdTransport: invalid url ${JSON.stringify(url)}.`)
-  }
-  if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
-  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
-  else if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw new InvalidOptionsError(`workerdTransport: url must be ws(s):// or http(s)://; got ${parsed.protocol}`)
-  }
-  return parsed
 }

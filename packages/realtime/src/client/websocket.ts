@@ -1,0 +1,119 @@
+import { InvalidOptionsError } from '../errors.js'
+import type { TransportHandlers, TransportSocket } from './transport.js'
+
+/** The subset of the WebSocket API transports use (browsers, Workers, Node 22+ and npm `ws` have it). */
+export interface WebSocketLike {
+  readonly readyState: number
+  send(data: string): void
+  close(code?: number, reason?: string): void
+  addEventListener(type: 'open', listener: () => void): void
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void
+  addEventListener(type: 'close', listener: (event: { code: number; reason: string }) => void): void
+  addEventListener(type: 'error', listener: () => void): void
+}
+
+/** A WebSocket constructor. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike
+
+const OPEN = 1
+
+/** The WHATWG URL class every target runtime has (the core compiles without DOM or Node types). */
+interface UrlLike {
+  protocol: string
+  readonly searchParams: { set(name: string, value: string): void }
+  toString(): string
+}
+const Url = (globalThis as unknown as { URL: new (url: string, base?: string) => UrlLike }).URL
+
+/**
+ * The server origin of a transport as a `ws:`/`wss:` URL string: `url` (http(s) accepted), or the
+ * page's origin in a browser when `url` is omitted.
+ *
+ * @param transport - the transport's name, for error messages
+ * @throws {InvalidOptionsError} when `url` is invalid, or omitted outside a browser.
+ */
+export function websocketBaseUrl(url: string | undefined, transport: string): string {
+  const location = (globalThis as { location?: { protocol: string; host: string } }).location
+  let parsed: UrlLike
+  try {
+    if (url !== undefined) parsed = new Url(url, location ? `${location.protocol}//${location.host}` : undefined)
+    else if (location) parsed = new Url(`${location.protocol}//${location.host}`)
+    else throw new InvalidOptionsError(`${transport} needs a url outside a browser, such as ws://localhost:3000.`)
+  } catch (error) {
+    if (error instanceof InvalidOptionsError) throw error
+    throw new InvalidOptionsError(`${transport}: invalid url ${JSON.stringify(url)}.`)
+  }
+  if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
+  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
+  else if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
+    throw new InvalidOptionsError(`${transport}: url must be ws(s):// or http(s)://; got ${parsed.protocol}`)
+  }
+  return parsed.toString()
+}
+
+/** What {@link openWebSocket} needs. */
+export interface OpenWebSocketOptions {
+  /** The URL to open, without the token (built when the socket opens, not before). */
+  url: () => string
+  /** Sent as the `token` query parameter when it returns one; asked on every open. */
+  getAuthToken?: (() => string | null | undefined | Promise<string | null | undefined>) | undefined
+  /** The WebSocket implementation (may load it lazily). */
+  WebSocket: () => WebSocketConstructor | Promise<WebSocketConstructor>
+  /**
+   * HTTP statuses of a refused upgrade reported as close code 4000 + status (npm `ws` can read
+   * them, browsers cannot); any other refusal is an ordinary failure, 1006.
+   */
+  refusals: readonly number[]
+  handlers: TransportHandlers
+}
+
+/**
+ * Opens one WebSocket for a transport: the token is fetched first, events go to the core's
+ * handlers exactly once, and a socket closed before it opened never opens. Shared by the presets'
+ * transports and usable by custom ones.
+ */
+export function openWebSocket(options: OpenWebSocketOptions): TransportSocket {
+  const { handlers } = options
+  let socket: WebSocketLike | undefined
+  let closed = false
+  let reported = false
+  const reportClose = (code: number, reason: string) => {
+    if (reported) return
+    reported = true
+    closed = true
+    handlers.onClose(code, reason)
+  }
+  const start = async () => {
+    const url = new Url(options.url())
+    const token = await options.getAuthToken?.()
+    if (token !== null && token !== undefined) url.searchParams.set('token', token)
+    const WebSocketImpl = await options.WebSocket()
+    if (closed) return
+    const ws = new WebSocketImpl(url.toString())
+    socket = ws
+    const nodeWs = ws as unknown as { on?: (event: string, listener: (...args: any[]) => void) => void }
+    nodeWs.on?.('unexpected-response', (_req: unknown, res: { statusCode?: number; statusMessage?: string }) => {
+      const status = res.statusCode ?? 0
+      const code = options.refusals.includes(status) ? 4000 + status : 1006
+      reportClose(code, `upgrade refused: HTTP ${status} ${res.statusMessage ?? ''}`.trim())
+      ;(ws as unknown as { terminate(): void }).terminate()
+    })
+    ws.addEventListener('open', () => handlers.onOpen())
+    ws.addEventListener('message', (event) => {
+      if (!reported) handlers.onMessage(String(event.data))
+    })
+    ws.addEventListener('close', (event) => reportClose(event.code, event.reason))
+    ws.addEventListener('error', () => {}) // 'close' follows
+  }
+  start().catch((error: unknown) => reportClose(1006, `could not connect: ${String(error)}`))
+  return {
+    send(text) {
+      if (socket?.readyState === OPEN) socket.send(text)
+    },
+    close(code, reason) {
+      closed = true
+      reported = true
+      socket?.close(code, reason)
+    },
+  }
+}
