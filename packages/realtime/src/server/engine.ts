@@ -16,6 +16,8 @@ import { clearTimer, logError, randomId, setTimer, type TimerHandle } from '../r
 import { type Broker, type BrokerListener, MemoryBroker, type ReadResult } from './broker.js'
 import type { CollectionSource } from './collections.js'
 import { Frame } from './frame.js'
+import { TokenBucket } from './rate-limit.js'
+import { defaultUserId } from './user-id.js'
 
 /** What a user may do on one channel. Missing fields mean `false`. */
 export interface Permissions {
@@ -159,8 +161,8 @@ class Connection implements EngineConnection {
   /** Presence state per channel this connection is present in. */
   presence = new Map<string, Record<string, unknown>>()
   readonly permissions = new Map<string, MaybePromise<Permissions>>()
-  tokens: number
-  refilledAt = Date.now()
+  /** Request rate limit (undefined when disabled). */
+  readonly bucket: TokenBucket | undefined
   /** Frames waiting behind one that is still being handled (null when none is). */
   backlog: string[] | null = null
   backlogChars = 0
@@ -177,7 +179,7 @@ class Connection implements EngineConnection {
     readonly identity: unknown,
     readonly sink: ConnectionSink,
   ) {
-    this.tokens = engine.rateLimit ? engine.rateLimit.burst : 0
+    this.bucket = engine.rateLimit ? new TokenBucket(engine.rateLimit) : undefined
   }
 
   send(frame: Frame): void {
@@ -403,8 +405,8 @@ class Engine<I> implements RealtimeEngine<I> {
     const frame = decodeClientFrame(text)
     if (!('error' in frame) && frame.t === 'ping') return conn.send(PONG)
     // Every other frame costs a token, malformed ones included.
-    if (!this.#takeToken(conn)) {
-      if (this.rateLimit && conn.tokens < -this.rateLimit.burst) {
+    if (conn.bucket && !conn.bucket.take()) {
+      if (conn.bucket.flooding) {
         conn.sink.close(CloseCodes.RateLimited, 'rate limit exceeded')
         this.disconnected(conn)
         return
@@ -678,16 +680,6 @@ class Engine<I> implements RealtimeEngine<I> {
     this.#broker.unsubscribe(ch, channel)
   }
 
-  #takeToken(conn: Connection): boolean {
-    const limit = this.rateLimit
-    if (!limit) return true
-    const now = Date.now()
-    conn.tokens = Math.min(limit.burst, conn.tokens + ((now - conn.refilledAt) * limit.perSecond) / 1000)
-    conn.refilledAt = now
-    conn.tokens -= 1
-    return conn.tokens >= 0
-  }
-
   #ack(conn: Connection, id: number) {
     conn.send(new Frame(`{"t":"ack","id":${id}}`))
   }
@@ -712,18 +704,6 @@ function deepFreeze<T>(value: T): T {
 function exceedsBytes(text: string, max: number): boolean {
   if (text.length > max) return true
   return text.length * 3 > max && utf8Length(text) > max
-}
-
-function defaultUserId(identity: unknown): string {
-  if (typeof identity === 'string') return identity
-  if (typeof identity === 'number') return String(identity)
-  if (typeof identity === 'object' && identity !== null) {
-    for (const field of ['userId', 'id', 'sub']) {
-      const value = (identity as Record<string, unknown>)[field]
-      if (typeof value === 'string' || typeof value === 'number') return String(value)
-    }
-  }
-  return 'anonymous'
 }
 
 /**
