@@ -1,7 +1,10 @@
 // Each browser tab is its own user: a name picked at first visit, kept per tab (sessionStorage)
 // so a reload keeps it and a second tab gets another one.
-const adjectives = ['Swift', 'Calm', 'Bright', 'Brave', 'Quiet', 'Lucky', 'Witty', 'Sunny', 'Bold', 'Kind']
-const animals = ['Otter', 'Falcon', 'Panda', 'Lynx', 'Koala', 'Heron', 'Fox', 'Whale', 'Badger', 'Robin']
+const adjectives =
+  'Swift Calm Bright Brave Quiet Lucky Witty Sunny Bold Kind Eager Gentle Jolly Nimble Proud Clever'.split(' ')
+const animals = 'Otter Falcon Panda Lynx Koala Heron Fox Whale Badger Robin Moose Bison Crane Gecko Lemur Puffin'.split(
+  ' ',
+)
 const pick = (list: string[]) => list[Math.floor(Math.random() * list.length)] ?? ''
 
 export const userName: string = (() => {

@@ -76,6 +76,8 @@ test('two people chat, see each other’s cursors, and share todos that survive 
   await alice.waitForSelector('[data-testid="todos"] li.done')
   await bob.reload()
   await connected(bob)
+  // The unloading page said goodbye (close code 1001): the old tab left at once, no ghost for the grace period.
+  await alice.waitForFunction(() => document.querySelector('.online')?.textContent === '2 online')
   await bob.waitForFunction(() => document.querySelectorAll('[data-testid="todos"] li').length === 2)
   expect(await nameOf(bob)).toBe(bobName) // a reload keeps the tab's user
 

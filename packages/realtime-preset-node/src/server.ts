@@ -125,12 +125,12 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
   function onMessage(this: WebSocket, data: RawData) {
     writers.get(this)?.conn?.receive(String(data))
   }
-  function onClose(this: WebSocket) {
+  function onClose(this: WebSocket, code: number) {
     const writer = writers.get(this)
     if (!writer) return
     writers.delete(this)
     writer.closed()
-    writer.conn?.closed()
+    writer.conn?.closed(code)
   }
   function onSocketError() {} // 'close' follows; errors such as 1009 are answered by ws itself
 

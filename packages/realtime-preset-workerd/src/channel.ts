@@ -234,7 +234,7 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
       // Complete the closing handshake (runtimes that already did ignore this).
       ws.close(isSendableCloseCode(code) ? code : CloseCodes.Normal, reason.slice(0, 120))
     } catch {}
-    await this.#dropped(ws)
+    await this.#dropped(ws, code === CloseCodes.Normal || code === CloseCodes.GoingAway)
   }
 
   /**
@@ -513,7 +513,7 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
   }
 
   /** A socket is gone: its presence enters the grace period (or leaves at once without one). */
-  async #dropped(ws: HibernatableWebSocket) {
+  async #dropped(ws: HibernatableWebSocket, goodbye = false) {
     if (this.#gone.has(ws)) return
     const state = this.#state(ws)
     this.#gone.add(ws)
@@ -522,7 +522,8 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
       if (!state || !meta) return
       if (state.p !== undefined) {
         const { graceMs } = this.#settings()
-        if (graceMs === 0) this.#announce({ t: 'pres', ch: meta.ch, ev: 'leave', cid: state.cid }, ws)
+        // A client that said goodbye (1000 disconnect(), 1001 page unload) leaves at once.
+        if (graceMs === 0 || goodbye) this.#announce({ t: 'pres', ch: meta.ch, ev: 'leave', cid: state.cid }, ws)
         else {
           const grace = await this.#graced()
           grace.set(state.cid, {

@@ -85,8 +85,12 @@ export interface EngineConnection {
   readonly userId: string
   /** Hands the engine a text frame received from the client. */
   receive(text: string): void
-  /** Tells the engine the socket closed. */
-  closed(): void
+  /**
+   * Tells the engine the socket closed, with the close code the client sent when known. A client
+   * that said goodbye (1000 from `disconnect()`, 1001 when a page unloads) leaves presence at once;
+   * any other end keeps its presence for the grace period, so a quick reconnect does not flicker.
+   */
+  closed(code?: number): void
 }
 
 export interface EngineStats {
@@ -205,8 +209,8 @@ class Connection implements EngineConnection {
     }
   }
 
-  closed(): void {
-    this.engine.disconnected(this)
+  closed(code?: number): void {
+    this.engine.disconnected(this, code === CloseCodes.Normal || code === CloseCodes.GoingAway)
   }
 
   channelCount(): number {
@@ -373,7 +377,7 @@ class Engine<I> implements RealtimeEngine<I> {
     return undefined
   }
 
-  disconnected(conn: Connection): void {
+  disconnected(conn: Connection, goodbye = false): void {
     if (!conn.open) return
     conn.open = false
     conn.backlog = null
@@ -383,7 +387,7 @@ class Engine<I> implements RealtimeEngine<I> {
     conn.permissions.clear()
     clearTimer(conn.graceTimer)
     conn.unconfirmed = undefined
-    if (conn.presence.size === 0 || this.#graceMs === 0) {
+    if (goodbye || conn.presence.size === 0 || this.#graceMs === 0) {
       this.#forget(conn)
       this.#leaveAll(conn)
       return

@@ -494,6 +494,24 @@ export function conformanceSuite(harness: Harness): void {
       await eventually(() => expect(presence.getSnapshot().others).toEqual([]))
     })
 
+    test('a member who says goodbye (disconnect, page unload) leaves at once despite the grace period', async () => {
+      const server = await start({ presenceGraceMs: 60_000 })
+      const bob = server.client('bob')
+      const watcher = bob.presence(['room'])
+      await watcher.enter({}).ready
+      const alice = server.client('alice')
+      await alice.presence(['room']).enter({}).ready
+      await eventually(() => expect(watcher.getSnapshot().others.map((m) => m.userId)).toEqual(['alice']))
+      alice.disconnect() // close code 1000; a browser unloading a page sends 1001
+      await eventually(() => expect(watcher.getSnapshot().others).toEqual([]))
+
+      const socket = await raw(server, '["room"]', 'carol')
+      await socket.request({ t: 'pjoin', id: 1, ch: '["room"]', state: {} })
+      await eventually(() => expect(watcher.getSnapshot().others.map((m) => m.userId)).toEqual(['carol']))
+      socket.ws.close(1001)
+      await eventually(() => expect(watcher.getSnapshot().others).toEqual([]))
+    })
+
     test('a quick reconnect within the grace period shows others no leave and no join', async () => {
       const server = await start({ presenceGraceMs: 5000 })
       const proxy = await startProxy(server.port)
