@@ -33,19 +33,23 @@ export function clearTimer(handle: TimerHandle | undefined): void {
 }
 
 const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+const codes = Array.from(alphabet, (char) => char.charCodeAt(0))
 
 let pool = new Uint8Array(0)
 let poolIndex = 0
 
-/** A random id of `length` characters from [A-Za-z0-9], drawn from a pooled buffer of random bytes. */
+/**
+ * A random id of `length` characters from [A-Za-z0-9], drawn from a pooled buffer of random bytes.
+ * Built in one call (not by `+=`), so it is one flat string rather than a chain of small ones.
+ */
 export function randomId(length = 16): string {
   if (poolIndex + length > pool.length) {
     pool = runtime.crypto.getRandomValues(new Uint8Array(Math.max(4096, length)))
     poolIndex = 0
   }
-  let id = ''
-  for (let i = 0; i < length; i++) id += alphabet[(pool[poolIndex++] as number) % alphabet.length]
-  return id
+  const chars = new Array<number>(length)
+  for (let i = 0; i < length; i++) chars[i] = codes[(pool[poolIndex++] as number) % codes.length] as number
+  return String.fromCharCode(...chars)
 }
 
 /**

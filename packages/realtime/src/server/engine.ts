@@ -131,6 +131,7 @@ function settle<T, R>(value: MaybePromise<T>, next: (value: T) => R): R | Promis
   return value instanceof Promise ? (value.then(next) as Promise<Awaited<R>>) : next(value)
 }
 
+const NO_PRESENCE: ReadonlyMap<string, Record<string, unknown>> = new Map()
 const PING = '{"t":"ping"}'
 const PONG = new Frame('{"t":"pong"}')
 /** Bounds on the frames one connection may have queued behind a request still in progress. */
@@ -163,7 +164,17 @@ class Connection implements EngineConnection {
   open = true
   readonly subs = new Map<string, Subscription>()
   /** Presence state per channel this connection is present in. */
-  presence = new Map<string, Record<string, unknown>>()
+  presence: ReadonlyMap<string, Record<string, unknown>> = NO_PRESENCE
+
+  /** Sets this connection's state on a channel (the map is created on first use: most connections have none). */
+  setPresence(ch: string, state: Record<string, unknown>): void {
+    if (this.presence === NO_PRESENCE) this.presence = new Map()
+    ;(this.presence as Map<string, Record<string, unknown>>).set(ch, state)
+  }
+
+  deletePresence(ch: string): boolean {
+    return this.presence !== NO_PRESENCE && (this.presence as Map<string, unknown>).delete(ch)
+  }
   readonly permissions = new Map<string, MaybePromise<Permissions>>()
   /** Request rate limit (undefined when disabled). */
   readonly bucket: TokenBucket | undefined
@@ -268,13 +279,13 @@ class Engine<I> implements RealtimeEngine<I> {
   connect(identity: I, sink: ConnectionSink, options: { resume?: string | null } = {}): EngineConnection {
     const userId = this.#getUserId(identity)
     let id = randomId()
-    let inherited: Map<string, Record<string, unknown>> | undefined
+    let inherited: ReadonlyMap<string, Record<string, unknown>> | undefined
     const previous = options.resume ? this.#resumable.get(options.resume) : undefined
     if (previous && previous.userId === userId) {
       // The same client is back (its old socket may not even have been noticed dead yet).
       id = previous.id
       inherited = previous.presence
-      previous.presence = new Map()
+      previous.presence = NO_PRESENCE
       this.#forget(previous)
       if (previous.open) {
         previous.sink.close(CloseCodes.Replaced, 'replaced by a newer connection')
@@ -480,7 +491,8 @@ class Engine<I> implements RealtimeEngine<I> {
         let last = result.position.seq
         for (const message of result.messages) conn.send(message.frame)
         const { seq, epoch } = result.position
-        conn.send(this.#frame({ t: 'ack', id, seq, epoch, ...(result.reset && { reset: true }) }))
+        const reset = result.reset ? ',"reset":true' : ''
+        conn.send(new Frame(`{"t":"ack","id":${id},"seq":${seq},"epoch":${JSON.stringify(epoch)}${reset}}`))
         const pending = sub.pending ?? []
         sub.pending = null
         for (const message of pending) {
@@ -515,7 +527,7 @@ class Engine<I> implements RealtimeEngine<I> {
     }
     return this.#allowed(conn, id, ch, key, 'presence', () => {
       conn.unconfirmed?.delete(ch)
-      conn.presence.set(ch, state)
+      conn.setPresence(ch, state)
       this.#channel(ch).present.set(conn.id, conn)
       return settle(this.#broker.presenceJoin(ch, { cid: conn.id, uid: conn.userId, state }), (members) => {
         conn.send(this.#frame({ t: 'ack', id, members }))
@@ -531,7 +543,7 @@ class Engine<I> implements RealtimeEngine<I> {
     if (exceedsBytes(JSON.stringify(next), this.limits.maxPresenceBytes)) {
       return this.#sendError(conn, id, 'too_large', `Presence state larger than ${this.limits.maxPresenceBytes} bytes.`)
     }
-    conn.presence.set(ch, next)
+    conn.setPresence(ch, next)
     return settle(this.#broker.presenceUpdate(ch, conn.id, patch), () => this.#ack(conn, id))
   }
 
@@ -659,7 +671,7 @@ class Engine<I> implements RealtimeEngine<I> {
 
   /** Removes the connection from one channel's presence and announces it; returns what the broker returns. */
   #leave(conn: Connection, ch: string): MaybePromise<void> {
-    if (!conn.presence.delete(ch)) return
+    if (!conn.deletePresence(ch)) return
     this.#dropPresence(ch, conn)
     return this.#broker.presenceLeave(ch, conn.id)
   }
