@@ -255,20 +255,9 @@ class Client implements RealtimeClient, LinkHost {
     options: { timeoutMs?: number } = {},
   ): Promise<{ seq: number }> {
     const ch = serializeChannelKey(channel)
-    if (this.#wanted === false) throw new OfflineError('Disconnected: call connect() before publishing.')
-    const json = toJson(data)
-    const link = this.#linkFor(ch)
-    const max = (link.limits ?? this.#limits)?.maxMessageBytes
-    if (max !== undefined && utf8Length(json) > max) {
-      throw new TooLargeError(`Message is ${utf8Length(json)} bytes; the server accepts at most ${max}.`)
-    }
-    this.#ensure()
-    try {
-      const ack = await link.request({ t: 'pub', ch, data }, options.timeoutMs)
-      return { seq: ack.seq ?? 0 }
-    } finally {
-      this.#releaseLinkIfUnused(ch)
-    }
+    this.#checkSize(ch, data, 'message')
+    const ack = await this.#call(ch, { t: 'pub', data }, options.timeoutMs)
+    return { seq: ack.seq ?? 0 }
   }
 
   async snapshot<T = unknown>(
@@ -288,18 +277,31 @@ class Client implements RealtimeClient, LinkHost {
     if (ops.length > MAX_WRITE_OPS) {
       throw new InvalidError(`At most ${MAX_WRITE_OPS} row changes per write; split the transaction.`)
     }
-    const max = (this.#links.get(this.#transport.mode === 'shared' ? SHARED : ch)?.limits ?? this.#limits)
-      ?.maxMessageBytes
-    const bytes = utf8Length(toJson(ops))
-    if (max !== undefined && bytes > max) {
-      throw new TooLargeError(`The write is ${bytes} bytes; the server accepts at most ${max}.`)
-    }
+    this.#checkSize(ch, ops, 'write')
     const ack = await this.#call(ch, { t: 'write', ops }, options.timeoutMs)
     return { seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
   }
 
-  /** Sends a one-off request on the channel's link (connecting lazily). */
-  async #call(ch: string, frame: { t: 'snap' } | { t: 'write'; ops: WriteOp[] }, timeoutMs?: number) {
+  /**
+   * Checks that `data` is JSON and, once the server's limits are known, that it fits `maxMessageBytes`.
+   * @throws {InvalidError} {@link TooLargeError}
+   */
+  #checkSize(ch: string, data: unknown, what: string) {
+    const json = toJson(data)
+    const max = (this.#links.get(this.#transport.mode === 'shared' ? SHARED : ch)?.limits ?? this.#limits)
+      ?.maxMessageBytes
+    const bytes = max === undefined || json.length * 3 <= max ? 0 : utf8Length(json)
+    if (max !== undefined && bytes > max) {
+      throw new TooLargeError(`The ${what} is ${bytes} bytes; the server accepts at most ${max}.`)
+    }
+  }
+
+  /** Sends a one-off request (publish, snapshot, write) on the channel's link, connecting lazily. */
+  async #call(
+    ch: string,
+    frame: { t: 'pub'; data: unknown } | { t: 'snap' } | { t: 'write'; ops: WriteOp[] },
+    timeoutMs?: number,
+  ) {
     if (this.#wanted === false) throw new OfflineError('Disconnected: call connect() first.')
     this.#ensure()
     try {
