@@ -432,21 +432,30 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
     if (!source) return
     if (!source.write) return this.#error(ws, frame.id, 'forbidden', 'This collection is read-only.')
     if (!(state.perm & CAN_PUBLISH)) return this.#forbidden(ws, frame.id, 'publish', meta)
-    try {
-      const changes =
-        (await source.write(frame.ops, { channel: parseChannelKey(meta.ch), identity: state.uid })) ??
-        changesFromOps(frame.ops)
-      const dataJson = JSON.stringify({ changes })
-      const max = this.#settings().limits.maxMessageBytes
-      if (utf8Length(dataJson) > max) {
-        return this.#error(ws, frame.id, 'too_large', `The resulting changes are larger than ${max} bytes.`)
+    // One write at a time: the broadcast order is the order the source applied them (a source's I/O
+    // does not hold the input gate, so two writes could otherwise interleave).
+    const run = this.#writes.then(async () => {
+      try {
+        const changes =
+          (await source.write?.(frame.ops, { channel: parseChannelKey(meta.ch), identity: state.uid })) ??
+          changesFromOps(frame.ops)
+        const dataJson = JSON.stringify({ changes })
+        const max = this.#settings().limits.maxMessageBytes
+        if (utf8Length(dataJson) > max) {
+          return this.#error(ws, frame.id, 'too_large', `The resulting changes are larger than ${max} bytes.`)
+        }
+        const seq = this.#append(meta, dataJson)
+        send(ws, encodeFrame({ t: 'ack', id: frame.id, seq, epoch: meta.epoch }))
+      } catch (error) {
+        this.#rejected(ws, frame.id, error, 'The server failed to apply the write.')
       }
-      const seq = this.#append(meta, dataJson)
-      send(ws, encodeFrame({ t: 'ack', id: frame.id, seq, epoch: meta.epoch }))
-    } catch (error) {
-      this.#rejected(ws, frame.id, error, 'The server failed to apply the write.')
-    }
+    })
+    this.#writes = run
+    await run
   }
+
+  /** The last collection write in progress (writes run one at a time). */
+  #writes: Promise<void> = Promise.resolve()
 
   /** A user callback threw: a RealtimeError reaches the client as is, anything else is reported. */
   #rejected(ws: HibernatableWebSocket, id: number, error: unknown, message: string) {
@@ -517,6 +526,13 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
     if (this.#gone.has(ws)) return
     const state = this.#state(ws)
     this.#gone.add(ws)
+    // The attachment outlives eviction while the socket finishes closing: clear what it holds, so a
+    // close event after a wake-up cannot bring the member back.
+    if (state && (state.p !== undefined || state.sub)) {
+      try {
+        this.#save(ws, { ...state, p: undefined, j: undefined, u: undefined, sub: false })
+      } catch {} // the socket may already be gone
+    }
     try {
       const meta = await this.#load()
       if (!state || !meta) return

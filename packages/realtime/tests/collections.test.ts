@@ -267,3 +267,49 @@ test('a failed snapshot is retried, and the collection recovers and keeps applyi
   await push(srv, store, { type: 'insert', value: { id: 'b', title: 'Beta', done: false } })
   await eventually(() => expect(sorted(collection.values())).toEqual(sorted(store.rows.values())))
 })
+
+test('a failed refetch rejects, is retried, and the collection keeps applying changes', async () => {
+  const store = todoStore([{ id: 'a', title: 'Alpha', done: false }])
+  const srv = await start(store, { onError: () => {} })
+  const collection = todos(makeClient(srv, 'alice'))
+  await collection.preload()
+  const load = store.source.load
+  let failures = 1
+  store.source.load = (channel, identity) => {
+    if (failures-- > 0) throw new Error('replica lagging')
+    return load(channel, identity)
+  }
+  await expect(collection.utils.refetch()).rejects.toMatchObject({ code: 'internal' })
+  await push(srv, store, { type: 'insert', value: { id: 'b', title: 'Beta', done: false } })
+  await eventually(() => expect(sorted(collection.values())).toEqual(sorted(store.rows.values())), 5000)
+  await collection.insert({ id: 'c', title: 'Gamma', done: false }).isPersisted.promise
+  expect(collection.get('c')?.title).toBe('Gamma')
+})
+
+test('concurrent writes to one row are broadcast in the order the server applied them', async () => {
+  const store = todoStore([{ id: 'x', title: 'Start', done: false }])
+  const write = store.source.write
+  store.source.write = async (ops, context) => {
+    const result = write?.(ops, context)
+    // The first write is slow to return after it was applied (a slow commit acknowledgement).
+    if ((ops[0] as { value?: Todo }).value?.title === 'First') await new Promise((resolve) => setTimeout(resolve, 50))
+    return result
+  }
+  const srv = await start(store)
+  const alice = todos(makeClient(srv, 'alice'))
+  const bob = todos(makeClient(srv, 'bob'))
+  await Promise.all([alice.preload(), bob.preload()])
+  const first = alice.update('x', (draft) => {
+    draft.title = 'First'
+  })
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  const second = bob.update('x', (draft) => {
+    draft.title = 'Second'
+  })
+  await Promise.all([first.isPersisted.promise, second.isPersisted.promise])
+  expect(store.rows.get('x')?.title).toBe('Second')
+  await eventually(() => {
+    expect(alice.get('x')?.title).toBe('Second')
+    expect(bob.get('x')?.title).toBe('Second')
+  })
+})

@@ -211,7 +211,9 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
   }
 
   #leave() {
-    if (this.#refs > 0 || this.#state === undefined) return
+    // Also after a failed join (no state left): the snapshot goes back to idle and the channel's
+    // socket (per-channel transports) is released.
+    if (this.#refs > 0) return
     this.#state = undefined
     this.#joined = false
     this.#joinAttempt++

@@ -79,6 +79,8 @@ export function liveCollectionOptions<
   /** Where the synced rows stand; mutation handlers wait until it covers their write. */
   let applied: StreamPosition | undefined
   const waiters = new Set<Waiter>()
+  /** Whether a sync run is going (false once its cleanup ran; undefined before the first). */
+  let syncing: boolean | undefined
 
   /** Epochs the rows have moved past (a reset replaced them with a later snapshot). */
   const pastEpochs = new Set<string>()
@@ -104,11 +106,12 @@ export function liveCollectionOptions<
   /** Sends local mutations and resolves once the server's echo (or a later snapshot) is applied. */
   const send = async (ops: WriteOp[]) => {
     const position = await client.write(key, ops)
-    if (covered(position)) return
+    if (syncing === false || covered(position)) return // nothing syncs any more: nothing to wait for
     await new Promise<void>((resolve) => waiters.add({ position, resolve }))
   }
 
   const sync: SyncConfig<T, K>['sync'] = ({ begin, write, commit, markReady, markError }) => {
+    syncing = true
     const synced = new Map<K, T>()
     /** Changes that arrived while a snapshot was loading; null when live. */
     let buffer: Array<{ seq: number; changes: CollectionChange<T>[] }> | null = []
@@ -185,22 +188,27 @@ export function liveCollectionOptions<
       settleWaiters()
     }
 
-    /** Loads, and on failure retries with backoff (changes keep being buffered meanwhile). */
-    const reload = () =>
+    /** A snapshot failed: retry with backoff (changes keep being buffered meanwhile, bounded by one request). */
+    const failed = (error: unknown) => {
+      if (stopped) return
+      if (!ready) markError(error)
+      else logError(`could not reload the collection on ${ch}; retrying`, error)
+      retryDelay = Math.min(30_000, retryDelay ? retryDelay * 2 : 1000)
+      retryTimer = setTimer(reload, retryDelay)
+    }
+    const reload = () => load().catch(failed)
+    // A refetch the caller asked for rejects when it fails, and is retried like any other.
+    refetch = () =>
       load().catch((error: unknown) => {
-        if (stopped) return
-        if (!ready) markError(error)
-        else logError(`could not reload the collection on ${ch}; retrying`, error)
-        retryDelay = Math.min(30_000, retryDelay ? retryDelay * 2 : 1000)
-        retryTimer = setTimer(reload, retryDelay)
+        failed(error)
+        throw error
       })
-    refetch = load
 
     const unsubscribe = client.subscribe(
       key,
       (message, { seq }) => {
-        const changes = toChanges(message)
-        if (!changes) return
+        // Every message moves the position, even one that carries no changes for this collection.
+        const changes = toChanges(message) ?? []
         if (buffer) buffer.push({ seq, changes })
         else if (applied && seq > applied.seq) {
           apply(changes)
@@ -223,6 +231,7 @@ export function liveCollectionOptions<
 
     return () => {
       stopped = true
+      syncing = false
       clearTimer(retryTimer)
       unsubscribe()
       // Nothing will apply the echo any more; let pending mutations settle.

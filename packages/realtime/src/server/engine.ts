@@ -578,20 +578,38 @@ class Engine<I> implements RealtimeEngine<I> {
     if (!source) return
     const write = source.write
     if (!write) return this.#sendError(conn, id, 'forbidden', `The collection "${key[0]}" is read-only.`)
-    return this.#allowed(conn, id, ch, key, 'publish', async () => {
-      try {
-        const changes =
-          (await write.call(source, ops, { channel: key, identity: conn.identity as I })) ?? changesFromOps(ops)
-        const dataJson = JSON.stringify({ changes })
-        if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
-          throw new TooLargeError(`The resulting changes are larger than ${this.limits.maxMessageBytes} bytes.`)
+    return this.#allowed(conn, id, ch, key, 'publish', () =>
+      this.#serialized(ch, async () => {
+        try {
+          const changes =
+            (await write.call(source, ops, { channel: key, identity: conn.identity as I })) ?? changesFromOps(ops)
+          const dataJson = JSON.stringify({ changes })
+          if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
+            throw new TooLargeError(`The resulting changes are larger than ${this.limits.maxMessageBytes} bytes.`)
+          }
+          const position = await this.#broker.publish(ch, dataJson)
+          conn.send(this.#frame({ t: 'ack', id, seq: position.seq, epoch: position.epoch }))
+        } catch (error) {
+          this.#rejected(conn, id, error, 'The server failed to apply the write.')
         }
-        const position = await this.#broker.publish(ch, dataJson)
-        conn.send(this.#frame({ t: 'ack', id, seq: position.seq, epoch: position.epoch }))
-      } catch (error) {
-        this.#rejected(conn, id, error, 'The server failed to apply the write.')
-      }
+      }),
+    )
+  }
+
+  /** The last write in progress per collection channel. */
+  readonly #writes = new Map<string, Promise<void>>()
+
+  /**
+   * Runs a channel's writes one at a time, so the order changes are broadcast in is the order the
+   * `write` handler applied them (two clients' concurrent writes to one row end the same everywhere).
+   */
+  #serialized(ch: string, task: () => Promise<void>): Promise<void> {
+    const run = (this.#writes.get(ch) ?? Promise.resolve()).then(task)
+    this.#writes.set(ch, run)
+    run.finally(() => {
+      if (this.#writes.get(ch) === run) this.#writes.delete(ch)
     })
+    return run
   }
 
   /** Answers a request whose user callback threw: a RealtimeError travels as is, anything else is reported. */
