@@ -105,6 +105,23 @@ const LOAD_ROWS = /** @type {Workload['rows']} */ ([
   ['otherPct', '  other processes on the machine', pct],
 ])
 
+/**
+ * The load figures every workload reports beside its own: CPU of the server, the clients and each
+ * core over the measured window, other processes' share, and client-side errors.
+ * @param {any} result
+ * @param {any} server
+ */
+function loadMetrics(result, server) {
+  return {
+    serverCpuPct: server.serverCpuPct,
+    clientCpuPct: result.client.cpuPct,
+    core0Pct: server.core0Pct,
+    otherPct: server.otherPct,
+    core1Pct: server.core1Pct,
+    errors: result.errors,
+  }
+}
+
 /** @param {number} subscribers @returns {Workload} */
 const fanout = (subscribers) => ({
   id: `fanout${subscribers}`,
@@ -127,13 +144,8 @@ const fanout = (subscribers) => ({
       p50: result.latency.p50,
       p99: result.latency.p99,
       cpuPerMsg: server.cpuUs / result.delivered,
-      serverCpuPct: server.serverCpuPct,
-      clientCpuPct: result.client.cpuPct,
-      core0Pct: server.core0Pct,
-      otherPct: server.otherPct,
-      core1Pct: server.core1Pct,
       frameBytes: result.frameBytes,
-      errors: result.errors,
+      ...loadMetrics(result, server),
     }
   },
   rows: [
@@ -170,12 +182,7 @@ const WORKLOADS = [
         p99: result.latency.p99,
         messages: result.messages,
         cpuPerMsg: server.cpuUs / result.delivered,
-        serverCpuPct: server.serverCpuPct,
-        clientCpuPct: result.client.cpuPct,
-        core0Pct: server.core0Pct,
-        otherPct: server.otherPct,
-        core1Pct: server.core1Pct,
-        errors: result.errors,
+        ...loadMetrics(result, server),
       }
     },
     rows: [
@@ -209,12 +216,7 @@ const WORKLOADS = [
         p50: result.latency.p50,
         p99: result.latency.p99,
         cpuPerMsg: server.cpuUs / result.delivered,
-        serverCpuPct: server.serverCpuPct,
-        clientCpuPct: result.client.cpuPct,
-        core0Pct: server.core0Pct,
-        otherPct: server.otherPct,
-        core1Pct: server.core1Pct,
-        errors: result.errors,
+        ...loadMetrics(result, server),
       }
     },
     rows: [
@@ -245,12 +247,7 @@ const WORKLOADS = [
         cpuPerUpdate: server.cpuUs / ((result.updatesPerSec * result.elapsedMs) / 1000),
         frameBytes: result.frameBytes,
         undelivered: result.undelivered,
-        serverCpuPct: server.serverCpuPct,
-        clientCpuPct: result.client.cpuPct,
-        core0Pct: server.core0Pct,
-        otherPct: server.otherPct,
-        core1Pct: server.core1Pct,
-        errors: result.errors,
+        ...loadMetrics(result, server),
       }
     },
     rows: [
@@ -279,12 +276,7 @@ const WORKLOADS = [
       const metrics = {
         cpuPerConn: server.cpuUs / result.cpuConnections,
         connectsPerSec: result.connectsPerSec,
-        serverCpuPct: server.serverCpuPct,
-        clientCpuPct: result.client.cpuPct,
-        core0Pct: server.core0Pct,
-        otherPct: server.otherPct,
-        core1Pct: server.core1Pct,
-        errors: result.errors,
+        ...loadMetrics(result, server),
       }
       for (const count of result.counts) {
         const sample = /** @type {Sample} */ (samples[`mem:${count}`])
