@@ -1,22 +1,13 @@
 // @vitest-environment jsdom
 
-import {
-  presenceChannel,
-  RealtimeProvider,
-  usePresence,
-  usePublish,
-  useRealtime,
-  useSubscribe,
-} from '@tanstack/react-realtime'
+import { RealtimeProvider, useRealtime, useSubscribe } from '@tanstack/react-realtime'
 import type { RealtimeClient } from '@tanstack/realtime'
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { type ReactNode, StrictMode, useState } from 'react'
 import { afterEach, beforeEach, expect, test } from 'vitest'
 import type { TestServer } from '../../realtime-preset-node/tests/helpers.js'
+import { Chat, Cursors, cursors, twoClientsSeeEachOther } from './components.js'
 import { eventually, makeClient, startReactServer } from './support.js'
-
-// Updates arrive from a real socket, outside act(); let React apply them as in a browser.
-;(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = false
 
 let server: TestServer
 const clients: RealtimeClient[] = []
@@ -35,82 +26,14 @@ afterEach(async () => {
   await server.stop()
 })
 
-const cursors = presenceChannel<{ documentId: string }, { name: string; cursor: { x: number; y: number } | null }>(
-  'cursors',
-)
-
-function Chat({ roomId, label }: { roomId: string; label: string }) {
-  const [messages, setMessages] = useState<string[]>([])
-  useSubscribe(['chat', { roomId }], (msg) => setMessages((prev) => [...prev, String(msg)]))
-  const publish = usePublish(['chat', { roomId }])
-  return (
-    <div>
-      <button type="button" onClick={() => publish(`hello from ${label}`)}>
-        send {label}
-      </button>
-      <ul aria-label={`messages ${label}`}>
-        {messages.map((m, i) => (
-          // biome-ignore lint/suspicious/noArrayIndexKey: an append-only list
-          <li key={i}>{m}</li>
-        ))}
-      </ul>
-    </div>
-  )
-}
-
-function Cursors({ name }: { name: string }) {
-  const { others, updatePresence, status } = usePresence(cursors, {
-    params: { documentId: 'doc' },
-    initial: { name, cursor: null },
-  })
-  return (
-    <div data-testid={`cursors ${name}`} data-status={status}>
-      <button type="button" onClick={() => updatePresence({ cursor: { x: 5, y: 7 } })}>
-        move {name}
-      </button>
-      {others.map((u) => (
-        <span key={u.connectionId}>
-          {u.state.name}@{u.state.cursor ? `${u.state.cursor.x},${u.state.cursor.y}` : 'none'}
-        </span>
-      ))}
-    </div>
-  )
-}
-
-function Status({ label }: { label: string }) {
-  const { status } = useRealtime()
-  return <span data-testid={`status ${label}`}>{status}</span>
-}
-
 const withClient = (made: RealtimeClient, children: ReactNode) => (
   <RealtimeProvider client={made}>{children}</RealtimeProvider>
 )
 
 test('two components in two clients see each other’s messages and presence', async () => {
-  const alice = client('alice')
-  const bob = client('bob')
-  render(withClient(alice, [<Status key="s" label="alice" />, <Chat key="c" roomId="1" label="alice" />]))
-  const bobTree = render(withClient(bob, [<Chat key="c" roomId="1" label="bob" />, <Cursors key="p" name="Bob" />]))
-  const aliceCursors = render(withClient(alice, <Cursors name="Alice" />))
-
-  await eventually(() => expect(screen.getByTestId('status alice').textContent).toBe('connected'))
-  await eventually(() => expect(server.realtime.engine.subscriberCount(['chat', { roomId: '1' }])).toBe(2))
-  fireEvent.click(screen.getByText('send alice'))
-  await eventually(() => {
-    expect(screen.getByLabelText('messages bob').textContent).toBe('hello from alice')
-    expect(screen.getByLabelText('messages alice').textContent).toBe('hello from alice')
-  })
-
-  // Join
-  await eventually(() => expect(screen.getByTestId('cursors Bob').textContent).toContain('Alice@none'))
-  await eventually(() => expect(screen.getByTestId('cursors Alice').textContent).toContain('Bob@none'))
-  // Cursor update
-  fireEvent.click(screen.getByText('move Alice'))
-  await eventually(() => expect(screen.getByTestId('cursors Bob').textContent).toContain('Alice@5,7'))
-  // Leave on unmount
-  aliceCursors.unmount()
-  await eventually(() => expect(screen.getByTestId('cursors Bob').textContent).toBe('move Bob'))
-  bobTree.unmount()
+  await twoClientsSeeEachOther(client('alice'), client('bob'), (channel) =>
+    server.realtime.engine.subscriberCount(channel),
+  )
 })
 
 test('StrictMode leaves exactly one server subscription and shows others no leave and join', async () => {
