@@ -3,28 +3,14 @@ import {
   openWebSocket,
   type RealtimeTransport,
   type WebSocketConstructor,
-  websocketBaseUrl,
+  type WebSocketTransportOptions,
+  websocketEndpoint,
 } from '@tanstack/realtime'
 
 export type { WebSocketConstructor, WebSocketLike } from '@tanstack/realtime'
 
-/** Options of {@link nodeTransport}. */
-export interface NodeTransportOptions {
-  /**
-   * Server origin, such as `ws://localhost:3000` (`http(s)://` works too). Omit in a browser: it
-   * is derived from `window.location`.
-   */
-  url?: string
-  /** The server's path. Default: the URL's path when it has one, else `/_realtime`. */
-  path?: string
-  /**
-   * Returns a token sent as the `token` query parameter of every (re)connect, so an expired token
-   * is refreshed on reconnect. The server reads it in its `getAuthToken(req)`.
-   */
-  getAuthToken?: () => string | null | undefined | Promise<string | null | undefined>
-  /** The WebSocket implementation. Default: the platform's in browsers, npm `ws` in Node. */
-  WebSocket?: WebSocketConstructor
-}
+/** Options of {@link nodeTransport}: `url` (omit in a browser), `path`, `getAuthToken`, `WebSocket`. */
+export type NodeTransportOptions = WebSocketTransportOptions
 
 /**
  * The client transport for the Node preset: one WebSocket carries every channel.
@@ -41,13 +27,13 @@ export interface NodeTransportOptions {
 export function nodeTransport(options: NodeTransportOptions = {}): RealtimeTransport {
   // Resolved now when given (so a bad url fails at once), else on first connect: a client module
   // imported during server-side rendering must not need window.location.
-  let base = options.url === undefined ? undefined : endpoint(options)
+  let base = options.url === undefined ? undefined : websocketEndpoint(options, 'nodeTransport')
   return {
     mode: 'shared',
     open: ({ params, handlers }) =>
       openWebSocket({
         url: () => {
-          base ??= endpoint(options)
+          base ??= websocketEndpoint(options, 'nodeTransport')
           const url = new URL(base)
           for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
           return url.toString()
@@ -59,13 +45,6 @@ export function nodeTransport(options: NodeTransportOptions = {}): RealtimeTrans
         handlers,
       }),
   }
-}
-
-function endpoint(options: NodeTransportOptions): URL {
-  const base = new URL(websocketBaseUrl(options.url, 'nodeTransport'))
-  if (options.path !== undefined) base.pathname = options.path
-  else if (base.pathname === '/' || base.pathname === '') base.pathname = '/_realtime'
-  return base
 }
 
 let nodeWebSocket: Promise<WebSocketConstructor> | undefined

@@ -3,29 +3,19 @@ import {
   openWebSocket,
   type RealtimeTransport,
   type WebSocketConstructor,
-  websocketBaseUrl,
+  type WebSocketTransportOptions,
+  websocketEndpoint,
 } from '@tanstack/realtime'
 import { channelPath } from './wire.js'
 
 export type { WebSocketConstructor, WebSocketLike } from '@tanstack/realtime'
 
-/** Options of {@link workerdTransport}. */
-export interface WorkerdTransportOptions {
-  /**
-   * The Worker's origin, such as `https://my-worker.example.com` (`ws(s)://` works too). Omit in a
-   * browser: it is derived from `window.location`. Required elsewhere (another Worker, Node).
-   */
-  url?: string
-  /** The Worker's realtime path. Default: the URL's path when it has one, else `/_realtime`. */
-  path?: string
-  /**
-   * Returns a token sent as the `token` query parameter of every (re)connect of every channel, so
-   * an expired token is refreshed on reconnect. The Worker reads it in its `getAuthToken(request)`.
-   */
-  getAuthToken?: () => string | null | undefined | Promise<string | null | undefined>
-  /** The WebSocket implementation. Default: the platform's; pass npm `ws` in Node 20. */
-  WebSocket?: WebSocketConstructor
-}
+/**
+ * Options of {@link workerdTransport}: `url` (omit in a browser; required in another Worker or in
+ * Node, where `WebSocket` from npm `ws` must be passed on Node 20), `path`, `getAuthToken` (asked on
+ * every (re)connect of every channel).
+ */
+export type WorkerdTransportOptions = WebSocketTransportOptions
 
 /**
  * The client transport for the Workers preset: one WebSocket per channel, each reaching the
@@ -49,10 +39,9 @@ export interface WorkerdTransportOptions {
  * ```
  */
 export function workerdTransport(options: WorkerdTransportOptions = {}): RealtimeTransport {
-  const base = new URL(websocketBaseUrl(options.url, 'workerdTransport'))
-  const prefix = (options.path ?? (base.pathname === '/' ? '/_realtime' : base.pathname)).replace(/\/+$/, '')
+  const base = new URL(websocketEndpoint(options, 'workerdTransport'))
+  const prefix = base.pathname === '/' ? '' : base.pathname
   base.pathname = '/'
-  base.search = ''
   const WebSocketImpl = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   if (!WebSocketImpl) {
     throw new InvalidOptionsError('workerdTransport needs a WebSocket: pass { WebSocket } from the "ws" package.')

@@ -39,8 +39,13 @@ export type {
   TransportOpenOptions,
   TransportSocket,
 } from './client/transport.js'
-export type { OpenWebSocketOptions, WebSocketConstructor, WebSocketLike } from './client/websocket.js'
-export { openWebSocket, websocketBaseUrl } from './client/websocket.js'
+export type {
+  OpenWebSocketOptions,
+  WebSocketConstructor,
+  WebSocketLike,
+  WebSocketTransportOptions,
+} from './client/websocket.js'
+export { openWebSocket, websocketEndpoint } from './client/websocket.js'
 export type { CollectionChange, CollectionMessage, RowKey } from './collections/changes.js'
 export type { LiveCollectionOptions, LiveCollectionUtils } from './collections/live-collection.js'
 export { liveCollectionOptions } from './collections/live-collection.js'

@@ -15,24 +15,54 @@ export interface WebSocketLike {
 /** A WebSocket constructor. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike
 
+/** The options every WebSocket transport takes (`nodeTransport`, `workerdTransport`). */
+export interface WebSocketTransportOptions {
+  /**
+   * The server's origin, such as `ws://localhost:3000` or `https://my-worker.example.com` (ws(s) and
+   * http(s) both work). Omit in a browser: it is derived from `window.location`.
+   */
+  url?: string
+  /** The server's realtime path. Default: the URL's path when it has one, else `/_realtime`. */
+  path?: string
+  /**
+   * Returns a token sent as the `token` query parameter of every (re)connect, so an expired token
+   * is refreshed on reconnect. The server reads it in its `getAuthToken`.
+   */
+  getAuthToken?: () => string | null | undefined | Promise<string | null | undefined>
+  /** The WebSocket implementation. Default: the platform's (the Node transport loads npm `ws` in Node). */
+  WebSocket?: WebSocketConstructor
+}
+
 const OPEN = 1
 
 /** The WHATWG URL class every target runtime has (the core compiles without DOM or Node types). */
 interface UrlLike {
   protocol: string
+  pathname: string
+  search: string
   readonly searchParams: { set(name: string, value: string): void }
   toString(): string
 }
 const Url = (globalThis as unknown as { URL: new (url: string, base?: string) => UrlLike }).URL
 
 /**
- * The server origin of a transport as a `ws:`/`wss:` URL string: `url` (http(s) accepted), or the
- * page's origin in a browser when `url` is omitted.
+ * A transport's endpoint as a `ws:`/`wss:` URL string without query: the origin from `url` (http(s)
+ * accepted) or, when omitted, the page's; the path from `path`, else the URL's own path, else
+ * `/_realtime` (no trailing slash).
  *
  * @param transport - the transport's name, for error messages
  * @throws {InvalidOptionsError} when `url` is invalid, or omitted outside a browser.
  */
-export function websocketBaseUrl(url: string | undefined, transport: string): string {
+export function websocketEndpoint(options: Pick<WebSocketTransportOptions, 'url' | 'path'>, transport: string): string {
+  const endpoint = parseOrigin(options.url, transport)
+  const path =
+    options.path ?? (endpoint.pathname === '/' || endpoint.pathname === '' ? '/_realtime' : endpoint.pathname)
+  endpoint.pathname = path.replace(/\/+$/, '') || '/'
+  endpoint.search = ''
+  return endpoint.toString()
+}
+
+function parseOrigin(url: string | undefined, transport: string): UrlLike {
   const location = (globalThis as { location?: { protocol: string; host: string } }).location
   let parsed: UrlLike
   try {
@@ -48,7 +78,7 @@ export function websocketBaseUrl(url: string | undefined, transport: string): st
   else if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
     throw new InvalidOptionsError(`${transport}: url must be ws(s):// or http(s)://; got ${parsed.protocol}`)
   }
-  return parsed.toString()
+  return parsed
 }
 
 /** What {@link openWebSocket} needs. */
