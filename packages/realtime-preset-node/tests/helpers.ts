@@ -11,6 +11,7 @@ import {
 import { rawSocket } from '../../realtime/tests/support/helpers.js'
 
 export {
+  bystander,
   eventually,
   recordStatuses,
   startProxy,

@@ -1,6 +1,6 @@
 import { LimitExceededError } from '@tanstack/realtime'
 import { afterEach, expect, test } from 'vitest'
-import { closeClients, eventually, makeClient, rawClient, startServer, type TestServer } from './helpers.js'
+import { bystander, closeClients, eventually, makeClient, rawClient, startServer, type TestServer } from './helpers.js'
 
 // Bad input, oversized frames, floods and protocol versions run in the conformance suite
 // (../../realtime/tests/conformance/suite.ts); this file keeps the limits of a shared socket.
@@ -11,19 +11,6 @@ afterEach(async () => {
   await server?.stop()
   server = undefined
 })
-
-/** A second, well-behaved client that must keep working whatever the first one does. */
-async function bystander(target: TestServer) {
-  const client = makeClient(target, 'bystander')
-  const got: unknown[] = []
-  await client.subscribe(['lobby'], (msg) => got.push(msg)).ready
-  return {
-    async stillWorks(text: string) {
-      await client.publish(['lobby'], text)
-      await eventually(() => expect(got).toContain(text))
-    },
-  }
-}
 
 test('too many channels on one connection is refused with a typed error', async () => {
   server = await startServer({ maxChannelsPerConnection: 3 })
@@ -37,7 +24,7 @@ test('too many channels on one connection is refused with a typed error', async 
 
 test('a client that stops reading is disconnected as a slow consumer; memory stays bounded', async () => {
   server = await startServer({ maxBufferedBytes: 256 * 1024, maxMessageBytes: 60_000 })
-  const other = await bystander(server)
+  const other = await bystander(makeClient(server, 'bystander'))
   const raw = await rawClient(server.url, 'slow')
   await raw.request({ t: 'sub', id: 1, ch: '["firehose"]' })
   const tcp = (raw.ws as unknown as { _socket: { pause(): void } })._socket

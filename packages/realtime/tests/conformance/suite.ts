@@ -17,6 +17,7 @@ import {
 import { afterEach, describe, expect, test } from 'vitest'
 import { WebSocket } from 'ws'
 import {
+  bystander,
   closeCode,
   eventually,
   rawSocket,
@@ -362,22 +363,9 @@ export function conformanceSuite(harness: Harness): void {
   })
 
   describe('bad input', () => {
-    /** A second, well-behaved client that must keep working whatever the first one does. */
-    async function bystander(target: HarnessServer) {
-      const client = target.client('bystander')
-      const got: unknown[] = []
-      await client.subscribe(['lobby'], (msg) => got.push(msg)).ready
-      return {
-        async stillWorks(text: string) {
-          await client.publish(['lobby'], text)
-          await eventually(() => expect(got).toContain(text))
-        },
-      }
-    }
-
     test('malformed JSON and unknown message types get an error; the connection stays open', async () => {
       const server = await start()
-      const other = await bystander(server)
+      const other = await bystander(server.client('bystander'))
       const socket = await raw(server, '["lobby"]')
       socket.send('{not json')
       expect(await socket.next((f) => f.t === 'err')).toMatchObject({
@@ -407,7 +395,7 @@ export function conformanceSuite(harness: Harness): void {
 
     test('an oversized frame closes that socket with 1009; others keep working', async () => {
       const server = await start({ maxMessageBytes: 1000 })
-      const other = await bystander(server)
+      const other = await bystander(server.client('bystander'))
       const socket = await raw(server, '["lobby"]')
       expect(await socket.request({ t: 'pub', id: 1, ch: '["lobby"]', data: 'x'.repeat(1500) })).toMatchObject({
         code: 'too_large',
@@ -419,7 +407,7 @@ export function conformanceSuite(harness: Harness): void {
 
     test('a publish flood is rate limited, then disconnected; others keep working', async () => {
       const server = await start({ rateLimit: { perSecond: 10, burst: 20 } })
-      const other = await bystander(server)
+      const other = await bystander(server.client('bystander'))
       const client = server.client('flooder')
       const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => client.publish(['lobby'], i)))
       const rejected = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason)

@@ -20,6 +20,23 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 500
   }
 }
 
+/**
+ * Subscribes a second, well-behaved client to `['lobby']`; `stillWorks(text)` checks it can still
+ * publish and receive, whatever another client did to the server.
+ */
+export async function bystander(client: RealtimeClient) {
+  const got: unknown[] = []
+  await client.subscribe(['lobby'], (msg) => got.push(msg)).ready
+  return {
+    async stillWorks(text: string) {
+      await client.publish(['lobby'], text)
+      await eventually(() => {
+        if (!got.includes(text)) throw new Error(`the bystander did not receive ${JSON.stringify(text)}`)
+      })
+    },
+  }
+}
+
 /** Resolves when the client's status becomes `status`. */
 export function statusBecomes(client: RealtimeClient, status: string, timeoutMs = 5000): Promise<void> {
   return eventually(() => {
