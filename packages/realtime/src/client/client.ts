@@ -12,7 +12,8 @@ import {
 } from '../protocol.js'
 import { clearTimer, isPageVisible, logError, onWindowEvent, setTimer, type TimerHandle } from '../runtime.js'
 import { type Observable, Store } from '../store.js'
-import { Link, type LinkHost, type ReconnectOptions } from './link.js'
+import { backoffDelay } from './backoff.js'
+import { type Ack, Link, type LinkHost, type ReconnectOptions } from './link.js'
 import { PresenceChannel, type PresenceDriver } from './presence.js'
 import type { RealtimeTransport } from './transport.js'
 
@@ -143,7 +144,10 @@ class ChannelEntry {
   position: StreamPosition | undefined
   state: 'idle' | 'subscribing' | 'live' | 'failed' = 'idle'
   attempt = 0
+  /** Retryable subscribe failures in a row (the backoff's exponent). */
+  failures = 0
   releaseTimer: TimerHandle | undefined
+  retryTimer: TimerHandle | undefined
   constructor(
     readonly ch: string,
     readonly link: Link,
@@ -349,7 +353,7 @@ class Client implements RealtimeClient, LinkHost {
       entry.state = 'failed'
       for (const listener of entry.listeners) {
         listener.ready.reject(error)
-        listener.options.onError?.(error)
+        callSafely(listener.options.onError, error)
       }
     }
     if (link.channel !== undefined) this.#presence.get(link.channel)?.fail(error)
@@ -361,7 +365,7 @@ class Client implements RealtimeClient, LinkHost {
       if (entry.link !== link || entry.state === 'live') continue
       for (const listener of entry.listeners) {
         listener.ready.reject(error)
-        listener.options.onError?.(error)
+        callSafely(listener.options.onError, error)
       }
     }
     for (const presence of this.#presence.values()) if (presence.active) presence.report(error)
@@ -409,37 +413,45 @@ class Client implements RealtimeClient, LinkHost {
   }
 
   #sendSubscribe(entry: ChannelEntry) {
+    clearTimer(entry.retryTimer)
     const attempt = ++entry.attempt
     entry.state = 'subscribing'
     const since = entry.position
-    entry.link.request({ t: 'sub', ch: entry.ch, ...(since && { since: { ...since } }) }).then(
-      (ack) => {
-        if (attempt !== entry.attempt) return
-        const reset = since !== undefined && ack.reset === true
-        entry.position = { seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
-        entry.state = 'live'
-        for (const listener of entry.listeners) {
-          if (reset) listener.options.onReset?.()
-          listener.ready.resolve()
-          listener.options.onLive?.({ recovered: since !== undefined && !reset })
-        }
-      },
+    // The ack is handled as it is read: messages that follow it in the same read find the new position.
+    const onAck = (ack: Ack) => {
+      if (attempt !== entry.attempt) return
+      const reset = since !== undefined && ack.reset === true
+      const position = { seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
+      // Within one epoch the position only moves forward (replayed messages may already be past the ack's).
+      if (!reset && entry.position?.epoch === position.epoch) position.seq = Math.max(position.seq, entry.position.seq)
+      entry.position = position
+      entry.state = 'live'
+      entry.failures = 0
+      for (const listener of entry.listeners) {
+        if (reset) callSafely(listener.options.onReset)
+        listener.ready.resolve()
+        callSafely(listener.options.onLive, { recovered: since !== undefined && !reset })
+      }
+    }
+    entry.link.request({ t: 'sub', ch: entry.ch, ...(since && { since: { ...since } }) }, undefined, onAck).catch(
       (error: RealtimeError) => {
         if (attempt !== entry.attempt || error.code === 'offline') return // resubscribed on reconnect
-        if (error.retryable) {
-          entry.state = 'idle'
-          setTimer(() => {
+        const retry = error.retryable
+        entry.state = retry ? 'idle' : 'failed'
+        for (const listener of entry.listeners) {
+          listener.ready.reject(error)
+          callSafely(listener.options.onError, error)
+        }
+        if (!retry) return
+        // A retryable refusal (the server's authorize failed, a timeout): try again with backoff.
+        entry.retryTimer = setTimer(
+          () => {
             if (entry.state === 'idle' && entry.listeners.size > 0 && entry.link.state === 'open') {
               this.#sendSubscribe(entry)
             }
-          }, 1000)
-          return
-        }
-        entry.state = 'failed'
-        for (const listener of entry.listeners) {
-          listener.ready.reject(error)
-          listener.options.onError?.(error)
-        }
+          },
+          backoffDelay(entry.failures++, this.#linkOptions.reconnect),
+        )
       },
     )
   }
@@ -448,6 +460,7 @@ class Client implements RealtimeClient, LinkHost {
     if (entry.listeners.size > 0 || this.#channels.get(entry.ch) !== entry) return
     this.#channels.delete(entry.ch)
     entry.attempt++
+    clearTimer(entry.retryTimer)
     // Unsubscribe even after a subscribe that timed out: the server may hold it anyway.
     if (entry.link.state === 'open') {
       entry.link
@@ -529,6 +542,15 @@ class Client implements RealtimeClient, LinkHost {
       stopOnline()
       stopVisible()
     }
+  }
+}
+
+/** Calls a user callback; what it throws is logged, never breaks the client. */
+function callSafely<A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void {
+  try {
+    callback?.(...args)
+  } catch (error) {
+    logError('a callback threw', error)
   }
 }
 

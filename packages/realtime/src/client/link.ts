@@ -16,6 +16,7 @@ import {
   type ServerLimits,
 } from '../protocol.js'
 import { clearTimer, logError, setTimer, type TimerHandle } from '../runtime.js'
+import { backoffDelay } from './backoff.js'
 import type { RealtimeTransport, TransportSocket } from './transport.js'
 
 /** Reconnect timing: exponential backoff with jitter, capped. */
@@ -31,10 +32,12 @@ export interface ReconnectOptions {
 /** A request frame without its id (the link assigns ids). */
 export type RequestFrame = ClientFrame extends infer F ? (F extends { id: number } ? Omit<F, 'id'> : never) : never
 
-type Ack = Extract<ServerFrame, { t: 'ack' }>
+export type Ack = Extract<ServerFrame, { t: 'ack' }>
 
 interface Request {
   readonly frame: RequestFrame
+  /** Runs as the ack is read, before any frame after it (a promise would run after the whole read). */
+  readonly onAck: ((ack: Ack) => void) | undefined
   readonly resolve: (ack: Ack) => void
   readonly reject: (error: RealtimeError) => void
   id: number
@@ -135,15 +138,15 @@ export class Link {
 
   /**
    * Sends a request and resolves with its ack. Requests made while the socket is not open wait for
-   * it; the timeout covers the wait.
+   * it; the timeout covers the wait. `onAck` runs synchronously when the ack is read, in frame order.
    */
-  request(frame: RequestFrame, timeoutMs = this.options.requestTimeoutMs): Promise<Ack> {
+  request(frame: RequestFrame, timeoutMs = this.options.requestTimeoutMs, onAck?: (ack: Ack) => void): Promise<Ack> {
     return new Promise<Ack>((resolve, reject) => {
       if (this.state === 'closed') {
         reject(this.error ?? new OfflineError('Disconnected: call connect() before retrying.'))
         return
       }
-      const request: Request = { frame, resolve, reject, id: 0, timer: undefined }
+      const request: Request = { frame, onAck, resolve, reject, id: 0, timer: undefined }
       request.timer = setTimer(() => {
         const sent = this.#inflight.delete(request.id)
         const queued = this.#queue.indexOf(request)
@@ -235,8 +238,10 @@ export class Link {
         }
         this.#inflight.delete(request.id)
         clearTimer(request.timer)
-        if (frame.t === 'ack') request.resolve(frame)
-        else request.reject(errorFromCode(frame.code, frame.msg))
+        if (frame.t === 'ack') {
+          request.onAck?.(frame)
+          request.resolve(frame)
+        } else request.reject(errorFromCode(frame.code, frame.msg))
         return
       }
       case 'pong':
@@ -283,11 +288,7 @@ export class Link {
         return
       }
     }
-    const { initialDelayMs, maxDelayMs, factor } = this.options.reconnect
-    const ceiling = Math.min(maxDelayMs, initialDelayMs * factor ** this.#attempt)
-    this.#attempt++
-    // "Equal jitter": half fixed, half random, so clients that dropped together spread out.
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2)
+    const delay = backoffDelay(this.#attempt++, this.options.reconnect)
     this.#setState('waiting')
     this.#retryTimer = setTimer(() => this.#open(), delay)
   }

@@ -175,6 +175,40 @@ export function conformanceSuite(harness: Harness): void {
       await proxy.close()
     })
 
+    test('repeated network cuts during a steady stream lose, repeat and reorder nothing', async () => {
+      const server = await start()
+      // A link that delivers frames in batches: acks, replays and live messages share one read.
+      const proxy = await startProxy(server.port, { batchMs: 5 })
+      const client = server.client('alice', { url: proxy.url })
+      const got: number[] = []
+      let resets = 0
+      await client.subscribe(['stream'], (n) => got.push(n as number), { onReset: () => resets++ }).ready
+      const total = 400
+      let cuts = 0
+      let published = 0
+      while (published < total) {
+        // A steady stream in small bursts, so replays, acks and live messages share socket reads.
+        for (let i = 0; i < 4 && published < total; i++) await server.publish(['stream'], ++published)
+        await sleep(1)
+        // Cut every 25 delivered messages, while messages keep flowing.
+        if (got.length >= (cuts + 1) * 25 && cuts < 12) {
+          proxy.cut()
+          cuts++
+        }
+      }
+      await eventually(() => expect(got.at(-1)).toBe(total), 15_000)
+      const unique = new Set(got)
+      const report = {
+        lost: total - unique.size,
+        duplicated: got.length - unique.size,
+        reordered: got.filter((n, i) => i > 0 && n < (got[i - 1] as number)).length,
+        resets,
+      }
+      expect(report).toEqual({ lost: 0, duplicated: 0, reordered: 0, resets: 0 })
+      expect(cuts).toBe(12)
+      await proxy.close()
+    })
+
     test('when history no longer covers the gap the subscriber is told to reset', async () => {
       const server = await start({ historySize: 2 })
       const proxy = await startProxy(server.port)

@@ -134,9 +134,11 @@ export type Proxy = Awaited<ReturnType<typeof startProxy>>
 
 /**
  * A TCP proxy on 127.0.0.1 in front of the server, to cut the network without stopping the server:
- * `cut()` destroys every proxied connection, `block()` refuses new ones until `unblock()`.
+ * `cut()` destroys every proxied connection, `block()` refuses new ones until `unblock()`. With
+ * `batchMs`, what the server sends is held and passed on in one write every `batchMs` (a slow link
+ * where many frames arrive in one read).
  */
-export async function startProxy(targetPort: number) {
+export async function startProxy(targetPort: number, { batchMs }: { batchMs?: number } = {}) {
   const sockets = new Set<Socket>()
   let blocked = false
   const proxy = createNetServer((downstream) => {
@@ -150,7 +152,17 @@ export async function startProxy(targetPort: number) {
         upstream.destroy()
       })
     }
-    downstream.pipe(upstream).pipe(downstream)
+    downstream.pipe(upstream)
+    if (batchMs === undefined) upstream.pipe(downstream)
+    else {
+      let held: Buffer[] = []
+      const timer = setInterval(() => {
+        if (held.length > 0 && downstream.writable) downstream.write(Buffer.concat(held))
+        held = []
+      }, batchMs)
+      upstream.on('data', (chunk: Buffer) => held.push(chunk))
+      upstream.on('close', () => clearInterval(timer))
+    }
   })
   proxy.listen(0, '127.0.0.1')
   await once(proxy, 'listening')
