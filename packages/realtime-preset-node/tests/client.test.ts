@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { type AddressInfo, createServer as createNetServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
 import { createRealtimeClient, InvalidError, TooLargeError, UnauthorizedError } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
 import { afterEach, expect, test } from 'vitest'
@@ -81,4 +85,20 @@ test('data JSON cannot carry is refused with InvalidError', async () => {
   await expect(client.publish(['chat'], cyclic)).rejects.toThrow(InvalidError)
   await expect(client.publish(['chat'], 10n as never)).rejects.toThrow(InvalidError)
   await expect(client.publish(['chat'], undefined)).rejects.toThrow(InvalidError)
+})
+
+test('an awaited publish to an unreachable server rejects in bounded time, even when nothing else keeps Node alive', async () => {
+  // A port that nothing listens on: take a free one, then close it.
+  const probe = createNetServer().listen(0, '127.0.0.1')
+  await once(probe, 'listening')
+  const { port } = probe.address() as AddressInfo
+  await new Promise((resolve) => probe.close(resolve))
+  const script = fileURLToPath(new URL('./fixtures/publish-unreachable.js', import.meta.url))
+  const child = spawn(process.execPath, [script, `ws://127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let output = ''
+  child.stdout.on('data', (chunk) => {
+    output += chunk
+  })
+  const [code] = await once(child, 'exit')
+  expect({ code, output: output.trim() }).toEqual({ code: 0, output: 'rejected: OfflineError' })
 })

@@ -21,10 +21,13 @@ interface RuntimeGlobals {
 
 const runtime = globalThis as unknown as RuntimeGlobals
 
-/** Starts a timer that does not keep a Node process alive. */
-export function setTimer(callback: () => void, ms: number): TimerHandle {
+/**
+ * Starts a timer. It does not keep a Node process alive unless `keepAlive` is set: a pending
+ * request's timeout does, so an awaited request always settles before the process can exit.
+ */
+export function setTimer(callback: () => void, ms: number, keepAlive = false): TimerHandle {
   const handle = runtime.setTimeout(callback, ms)
-  ;(handle as unknown as { unref?: () => void }).unref?.()
+  if (!keepAlive) (handle as unknown as { unref?: () => void }).unref?.()
   return handle
 }
 

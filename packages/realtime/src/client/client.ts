@@ -433,8 +433,9 @@ class Client implements RealtimeClient, LinkHost {
         callSafely(listener.options.onLive, { recovered: since !== undefined && !reset })
       }
     }
-    entry.link.request({ t: 'sub', ch: entry.ch, ...(since && { since: { ...since } }) }, undefined, onAck).catch(
-      (error: RealtimeError) => {
+    entry.link
+      .request({ t: 'sub', ch: entry.ch, ...(since && { since: { ...since } }) }, undefined, onAck)
+      .catch((error: RealtimeError) => {
         if (attempt !== entry.attempt || error.code === 'offline') return // resubscribed on reconnect
         const retry = error.retryable
         entry.state = retry ? 'idle' : 'failed'
@@ -452,8 +453,7 @@ class Client implements RealtimeClient, LinkHost {
           },
           backoffDelay(entry.failures++, this.#linkOptions.reconnect),
         )
-      },
-    )
+      })
   }
 
   #release(entry: ChannelEntry) {

@@ -57,7 +57,7 @@ export interface LinkHost {
   stateChanged(link: Link): void
   /** A per-channel server refused this link's channel (HTTP 403 at the upgrade). */
   refused(link: Link, error: RealtimeError): void
-  /** The shared connection was refused (HTTP 401 or 403); it keeps retrying. */
+  /** The connection was refused (shared: HTTP 401 or 403; per channel: 500); it keeps retrying. */
   rejected(link: Link, error: RealtimeError): void
 }
 
@@ -126,7 +126,7 @@ export class Link {
   /** Closes the socket for good: pending requests fail with {@link OfflineError}. */
   close(): void {
     clearTimer(this.#retryTimer)
-    clearTimer(this.#connectTimer)
+    this.#clearConnectTimer()
     this.#stopHeartbeat()
     const socket = this.#socket
     this.#socket = undefined
@@ -147,14 +147,20 @@ export class Link {
         return
       }
       const request: Request = { frame, onAck, resolve, reject, id: 0, timer: undefined }
-      request.timer = setTimer(() => {
-        const sent = this.#inflight.delete(request.id)
-        const queued = this.#queue.indexOf(request)
-        if (queued >= 0) this.#queue.splice(queued, 1)
-        reject(
-          sent ? new TimeoutError() : new OfflineError('Could not reach the server in time: the request was not sent.'),
-        )
-      }, timeoutMs)
+      request.timer = setTimer(
+        () => {
+          const sent = this.#inflight.delete(request.id)
+          const queued = this.#queue.indexOf(request)
+          if (queued >= 0) this.#queue.splice(queued, 1)
+          reject(
+            sent
+              ? new TimeoutError()
+              : new OfflineError('Could not reach the server in time: the request was not sent.'),
+          )
+        },
+        timeoutMs,
+        true,
+      )
       if (this.state === 'open') this.#send(request)
       else {
         this.#queue.push(request)
@@ -184,8 +190,13 @@ export class Link {
       ...(this.channel !== undefined && { channel: this.channel }),
       params,
       handlers: {
+        onDialing: () => {
+          if (current()) this.#startConnectTimer()
+        },
         onOpen: () => {
-          if (current()) this.#heardSinceTick = true
+          if (!current()) return
+          this.#heardSinceTick = true
+          if (this.#connectTimer === undefined) this.#startConnectTimer() // a transport that never said onDialing
         },
         onMessage: (text) => {
           if (current()) this.#receive(text)
@@ -196,7 +207,11 @@ export class Link {
       },
     })
     this.#socket = socket
-    // A socket that neither opens nor says hello in time is abandoned and retried.
+  }
+
+  /** A socket that neither opens nor says hello in time is abandoned and retried. */
+  #startConnectTimer() {
+    this.#clearConnectTimer()
     this.#connectTimer = setTimer(
       () => this.#abandon(CloseCodes.HeartbeatTimeout, 'connect timeout'),
       this.options.requestTimeoutMs,
@@ -217,7 +232,7 @@ export class Link {
     if (!frame) return
     switch (frame.t) {
       case 'hello':
-        clearTimer(this.#connectTimer)
+        this.#clearConnectTimer()
         this.connectionId = frame.cid
         this.#resumeToken = frame.resume
         this.userId = frame.uid
@@ -253,7 +268,7 @@ export class Link {
 
   #closed(code: number, reason: string) {
     this.#socket = undefined
-    clearTimer(this.#connectTimer)
+    this.#clearConnectTimer()
     this.#stopHeartbeat()
     const wasOpen = this.state === 'open'
     this.#failAll(
@@ -287,6 +302,7 @@ export class Link {
         this.options.host.refused(this, error)
         return
       }
+      this.options.host.rejected(this, error) // subscribers hear why they are not live yet
     }
     const delay = backoffDelay(this.#attempt++, this.options.reconnect)
     this.#setState('waiting')
@@ -324,6 +340,11 @@ export class Link {
   #ping() {
     this.#pinged = true
     this.#socket?.send('{"t":"ping"}')
+  }
+
+  #clearConnectTimer() {
+    clearTimer(this.#connectTimer)
+    this.#connectTimer = undefined
   }
 
   #stopHeartbeat() {

@@ -8,6 +8,12 @@
 
 /** Callbacks a transport calls for one socket. Calls after `close()` are ignored by the core. */
 export interface TransportHandlers {
+  /**
+   * The token is in hand and the socket is being opened: the connect timeout (`requestTimeoutMs`)
+   * runs from now, so a slow `getAuthToken` does not use it up. A transport that never calls it gets
+   * the timeout from `onOpen` to the server's hello.
+   */
+  onDialing?(): void
   /** The socket is open (the server's `hello` frame follows). */
   onOpen(): void
   /** A text frame arrived. */

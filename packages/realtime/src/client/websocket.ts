@@ -119,6 +119,7 @@ export function openWebSocket(options: OpenWebSocketOptions): TransportSocket {
     if (token !== null && token !== undefined) url.searchParams.set('token', token)
     const WebSocketImpl = await options.WebSocket()
     if (closed) return
+    handlers.onDialing?.()
     const ws = new WebSocketImpl(url.toString())
     socket = ws
     const nodeWs = ws as unknown as { on?: (event: string, listener: (...args: any[]) => void) => void }

@@ -252,6 +252,26 @@ export function conformanceSuite(harness: Harness): void {
       await proxy.close()
     })
 
+    test('a getAuthToken slower than the request timeout still connects', async () => {
+      const server = await start()
+      let calls = 0
+      const client = createRealtimeClient({
+        transport: server.transport(async () => {
+          calls++
+          await sleep(300) // longer than requestTimeoutMs: the connect timeout starts once the token is in hand
+          return 'slow-token'
+        }),
+        requestTimeoutMs: 200,
+        reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
+      })
+      const subscription = client.subscribe(['chat'], () => {})
+      await eventually(() => expect(client.status.getSnapshot()).toBe('connected'), 5000)
+      await subscription.ready
+      expect(client.userId).toBe('slow-token')
+      expect(calls).toBe(1)
+      client.disconnect()
+    })
+
     test('a publish made while reconnecting is sent once the connection is back', async () => {
       const server = await start()
       const proxy = await startProxy(server.port)
@@ -393,6 +413,33 @@ export function conformanceSuite(harness: Harness): void {
       await expect(client.publish(['broken'], 1)).rejects.toMatchObject({ code: 'internal' })
       await eventually(() => expect(reported).toHaveLength(1))
       await expect(client.publish(['fine'], 1)).resolves.toEqual({ seq: 1 })
+    })
+
+    test('a subscribe that authorize failed reports the error, then retries with backoff until it is live', async () => {
+      let failures = 2
+      const server = await start({
+        authorize: () => {
+          if (failures > 0) {
+            failures--
+            throw new Error('db down')
+          }
+          return { subscribe: true, publish: true }
+        },
+        onError: () => {},
+      })
+      const client = server.client('alice')
+      const errors: RealtimeError[] = []
+      const got: unknown[] = []
+      let lives = 0
+      const subscription = client.subscribe(['news'], (msg) => got.push(msg), {
+        onError: (error) => errors.push(error),
+        onLive: () => lives++,
+      })
+      await expect(subscription.ready).rejects.toMatchObject({ code: 'internal', retryable: true })
+      await eventually(() => expect(lives).toBe(1))
+      expect(errors.map((error) => error.code)).toEqual(['internal', 'internal'])
+      await server.publish(['news'], 'back')
+      await eventually(() => expect(got).toEqual(['back']))
     })
   })
 
