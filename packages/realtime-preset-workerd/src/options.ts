@@ -65,15 +65,16 @@ export function resolveChannelOptions(options: RealtimeChannelOptions): ChannelC
     )
   }
   const rate = options.rateLimit ?? { perSecond: 100, burst: 200 }
+  const rateLimit = rate && {
+    perSecond: intOption(rate.perSecond, 'rateLimit.perSecond'),
+    burst: intOption(rate.burst, 'rateLimit.burst'),
+  }
   return {
-    // One socket serves one channel.
-    limits: { maxMessageBytes, maxPresenceBytes, maxChannels: 1 },
+    // One socket serves one channel; the rate limit is announced so clients pace themselves.
+    limits: { maxMessageBytes, maxPresenceBytes, maxChannels: 1, ...(rateLimit && { rateLimit }) },
     historySize: intOption(options.historySize ?? 200, 'historySize', 0),
     historyTtlMs: intOption(options.historyTtlMs ?? 120_000, 'historyTtlMs'),
-    rateLimit: rate && {
-      perSecond: intOption(rate.perSecond, 'rateLimit.perSecond'),
-      burst: intOption(rate.burst, 'rateLimit.burst'),
-    },
+    rateLimit,
     graceMs: intOption(options.presenceGraceMs ?? 5000, 'presenceGraceMs', 0),
     // A frame carries its payload plus a small envelope; anything longer cannot be valid.
     maxFrameChars: Math.max(maxMessageBytes, maxPresenceBytes) + 1024,

@@ -50,10 +50,19 @@ export type ClientFrame =
   | { t: 'write'; id: number; ch: string; ops: WriteOp[] }
   | { t: 'ping' }
 
+/** Token bucket: `perSecond` sustained, up to `burst` at once. */
+export interface RateLimit {
+  perSecond: number
+  burst: number
+}
+
+/** The limits a server announces in its hello. */
 export interface ServerLimits {
   maxMessageBytes: number
   maxPresenceBytes: number
   maxChannels: number
+  /** Requests per connection (absent when the server does not limit them); the client paces itself to it. */
+  rateLimit?: RateLimit
 }
 
 export type ServerFrame =

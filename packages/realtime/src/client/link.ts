@@ -12,9 +12,11 @@ import {
   type ClientFrame,
   decodeServerFrame,
   PROTOCOL_VERSION,
+  type RateLimit,
   type ServerFrame,
   type ServerLimits,
 } from '../protocol.js'
+import { TokenBucket } from '../rate-limit.js'
 import { clearTimer, logError, setTimer, type TimerHandle } from '../runtime.js'
 import { backoffDelay } from './backoff.js'
 import type { RealtimeTransport, TransportSocket } from './transport.js'
@@ -93,6 +95,9 @@ export class Link {
   readonly #inflight = new Map<number, Request>()
   readonly #queue: Request[] = []
   #retryTimer: TimerHandle | undefined
+  /** Paces requests to the server's rate limit (undefined when it announced none). */
+  #pacer: TokenBucket | undefined
+  #paceTimer: TimerHandle | undefined
   #connectTimer: TimerHandle | undefined
   #heartbeatTimer: TimerHandle | undefined
   #heardSinceTick = false
@@ -127,6 +132,7 @@ export class Link {
   close(): void {
     clearTimer(this.#retryTimer)
     this.#clearConnectTimer()
+    clearTimer(this.#paceTimer)
     this.#stopHeartbeat()
     const socket = this.#socket
     this.#socket = undefined
@@ -161,17 +167,32 @@ export class Link {
         timeoutMs,
         true,
       )
-      if (this.state === 'open') this.#send(request)
-      else {
-        this.#queue.push(request)
-        if (this.state === 'idle') this.connect()
-      }
+      this.#queue.push(request)
+      if (this.state === 'open') this.#flush()
+      else if (this.state === 'idle') this.connect()
     })
   }
 
   /** Sends a frame that needs no answer (ignored while not open). */
   notify(frame: ClientFrame): void {
     if (this.state === 'open') this.#socket?.send(JSON.stringify(frame))
+  }
+
+  /**
+   * Sends what waits, in order, as fast as the server's announced rate limit allows: requests queued
+   * during an outage drain at that pace instead of tripping the limit in one burst.
+   */
+  #flush() {
+    clearTimer(this.#paceTimer)
+    while (this.state === 'open' && this.#queue.length > 0) {
+      const wait = this.#pacer?.waitMs() ?? 0
+      if (wait > 0) {
+        this.#paceTimer = setTimer(() => this.#flush(), wait)
+        return
+      }
+      this.#pacer?.take()
+      this.#send(this.#queue.shift() as Request)
+    }
   }
 
   #send(request: Request) {
@@ -242,7 +263,8 @@ export class Link {
         this.#startHeartbeat()
         this.#setState('open')
         this.options.host.opened(this)
-        for (const request of this.#queue.splice(0)) this.#send(request)
+        this.#pacer = pacerFor(frame.limits.rateLimit)
+        this.#flush()
         return
       case 'ack':
       case 'err': {
@@ -269,6 +291,7 @@ export class Link {
   #closed(code: number, reason: string) {
     this.#socket = undefined
     this.#clearConnectTimer()
+    clearTimer(this.#paceTimer)
     this.#stopHeartbeat()
     const wasOpen = this.state === 'open'
     this.#failAll(
@@ -357,4 +380,13 @@ export class Link {
     this.state = state
     this.options.host.stateChanged(this)
   }
+}
+
+/**
+ * The client's side of the server's token bucket, with a margin (half the burst, 90% of the rate)
+ * for frames that travel together and arrive closer than they were sent.
+ */
+function pacerFor(limit: RateLimit | undefined): TokenBucket | undefined {
+  if (!limit || !(limit.perSecond > 0) || !(limit.burst >= 1)) return undefined
+  return new TokenBucket({ perSecond: limit.perSecond * 0.9, burst: Math.max(1, Math.floor(limit.burst / 2)) })
 }

@@ -7,16 +7,17 @@ import {
   type ClientFrame,
   decodeClientFrame,
   encodeFrame,
+  type RateLimit,
   type ServerFrame,
   type ServerLimits,
   type StreamPosition,
   utf8Length,
 } from '../protocol.js'
+import { TokenBucket } from '../rate-limit.js'
 import { clearTimer, logError, randomId, setTimer, type TimerHandle } from '../runtime.js'
 import { type Broker, type BrokerListener, MemoryBroker, type ReadResult } from './broker.js'
 import type { CollectionSource } from './collections.js'
 import { Frame } from './frame.js'
-import { TokenBucket } from './rate-limit.js'
 import { defaultUserId } from './user-id.js'
 
 /** What a user may do on one channel. Missing fields mean `false`. */
@@ -35,12 +36,6 @@ export type Authorize<I> = (
   identity: I,
   channel: ChannelKey,
 ) => Permissions | null | undefined | Promise<Permissions | null | undefined>
-
-/** Token bucket: `perSecond` sustained, up to `burst` at once. */
-export interface RateLimit {
-  perSecond: number
-  burst: number
-}
 
 /** Options shared by both presets' servers. */
 export interface EngineOptions<I> {
@@ -255,12 +250,13 @@ class Engine<I> implements RealtimeEngine<I> {
       maxPresenceBytes: intOption(options.maxPresenceBytes ?? 1024, 'maxPresenceBytes'),
       maxChannels: intOption(options.maxChannelsPerConnection ?? 100, 'maxChannelsPerConnection'),
     }
-    this.#limitsJson = JSON.stringify(this.limits)
     const rate = options.rateLimit ?? { perSecond: 100, burst: 200 }
     this.rateLimit = rate && {
       perSecond: intOption(rate.perSecond, 'rateLimit.perSecond'),
       burst: intOption(rate.burst, 'rateLimit.burst'),
     }
+    if (this.rateLimit) this.limits.rateLimit = this.rateLimit // announced, so clients pace themselves
+    this.#limitsJson = JSON.stringify(this.limits)
     this.#graceMs = intOption(options.presenceGraceMs ?? 5000, 'presenceGraceMs', 0)
     this.#broker =
       options.broker ??

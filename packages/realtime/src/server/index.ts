@@ -8,8 +8,9 @@
 export type { CollectionChange, CollectionMessage } from '../collections/changes.js'
 export { changesFromOps } from '../collections/changes.js'
 export { intOption } from '../options.js'
-export type { ClientFrame, ServerFrame, WireMember } from '../protocol.js'
+export type { ClientFrame, RateLimit, ServerFrame, WireMember } from '../protocol.js'
 export { decodeClientFrame, encodeFrame, encodeMessageFrame, utf8Length } from '../protocol.js'
+export { TokenBucket } from '../rate-limit.js'
 export { randomId } from '../runtime.js'
 export type { Broker, BrokerListener, MemoryBrokerOptions, ReadResult } from './broker.js'
 export { MemoryBroker } from './broker.js'
@@ -21,10 +22,8 @@ export type {
   EngineOptions,
   EngineStats,
   Permissions,
-  RateLimit,
   RealtimeEngine,
 } from './engine.js'
 export { createRealtimeEngine } from './engine.js'
 export { Frame } from './frame.js'
-export { TokenBucket } from './rate-limit.js'
 export { defaultUserId } from './user-id.js'

@@ -1,9 +1,9 @@
-import type { RateLimit } from './engine.js'
+import type { RateLimit } from './protocol.js'
 
 /**
  * A token bucket: `perSecond` tokens are added per second, up to `burst`. Each request takes one;
- * a negative balance means the caller is over its limit (the same rule the engine applies per
- * connection, shared so every preset limits requests alike).
+ * a negative balance means the caller is over its limit. Servers apply it per connection; the
+ * client paces its requests with the same rule and the limit the server announced.
  *
  * @example
  * ```ts
@@ -30,6 +30,12 @@ export class TokenBucket {
     this.refilledAt = now
     this.tokens -= 1
     return this.tokens >= 0
+  }
+
+  /** Milliseconds until a token is available (0 when one is). */
+  waitMs(now = Date.now()): number {
+    const tokens = Math.min(this.limit.burst, this.tokens + ((now - this.refilledAt) * this.limit.perSecond) / 1000)
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) * 1000) / this.limit.perSecond)
   }
 
   /** Whether the caller kept sending a whole burst past its limit (time to disconnect it). */
