@@ -10,7 +10,6 @@ import {
   InvalidChannelKeyError,
   OfflineError,
   presenceChannel,
-  RateLimitedError,
   type RealtimeError,
   TooLargeError,
 } from '@tanstack/realtime'
