@@ -63,24 +63,27 @@ const MAX_PARAM_DEPTH = 4
 /**
  * Defines a typed channel: `P` is its params type, `M` its message type.
  *
- * @param name - the channel name; defaults to `'channel'`. Name your channels: two unnamed
- *   definitions with equal params are the same channel.
- * @throws {InvalidChannelKeyError} when the name is empty or too long.
+ * @param name - the channel name; defaults to `'channel'`. Name your channels: the server finds
+ *   collections and hooks by name, and only one unnamed definition may exist (a second would
+ *   silently share its channel, so it throws).
+ * @throws {InvalidChannelKeyError} when the name is empty or too long, or when a second unnamed
+ *   definition is made elsewhere in the app.
  * @example
  * ```ts
  * const chat = defineChannel<{ roomId: string }, { text: string }>('chat')
  * client.subscribe(chat({ roomId: '42' }), (msg) => console.log(msg.text))
  * ```
  */
-export function defineChannel<P extends object | void = void, M = unknown>(name = 'channel'): ChannelDefinition<P, M> {
-  return makeDefinition(name, 'channel') as unknown as ChannelDefinition<P, M>
+export function defineChannel<P extends object | void = void, M = unknown>(name?: string): ChannelDefinition<P, M> {
+  return makeDefinition(name ?? unnamed('channel', new Error().stack), 'channel') as unknown as ChannelDefinition<P, M>
 }
 
 /**
  * Defines a typed presence channel: `P` is its params type, `S` the state each member shares.
  *
- * @param name - the channel name; defaults to `'presence'`.
- * @throws {InvalidChannelKeyError} when the name is empty or too long.
+ * @param name - the channel name; defaults to `'presence'` (only one unnamed presence definition may exist).
+ * @throws {InvalidChannelKeyError} when the name is empty or too long, or when a second unnamed
+ *   definition is made elsewhere in the app.
  * @example
  * ```ts
  * const editorPresence = presenceChannel<{ documentId: string }, { cursor: { x: number; y: number } | null }>('editor')
@@ -88,9 +91,37 @@ export function defineChannel<P extends object | void = void, M = unknown>(name 
  * ```
  */
 export function presenceChannel<P extends object | void = void, S extends object = PresenceState>(
-  name = 'presence',
+  name?: string,
 ): PresenceChannelDefinition<P, S> {
-  return makeDefinition(name, 'presence') as unknown as PresenceChannelDefinition<P, S>
+  const channelName = name ?? unnamed('presence', new Error().stack)
+  return makeDefinition(channelName, 'presence') as unknown as PresenceChannelDefinition<P, S>
+}
+
+/** Where the unnamed definition of each default name was made (its caller's stack frame). */
+const unnamedSites = new Map<string, string | undefined>()
+
+/**
+ * The default name for an unnamed definition. Two unnamed definitions made in different places would
+ * share one channel without anyone noticing, so the second throws; the same place running again (a
+ * module re-evaluated by hot reloading) is the same definition.
+ */
+function unnamed(name: 'channel' | 'presence', stack: string | undefined): string {
+  // The caller's frame: the second line with a position (the first is the definition function).
+  // Query strings (hot-reload versions such as ?t=123) do not make another place.
+  const site = stack
+    ?.split('\n')
+    .filter((line) => /:\d+/.test(line))[1]
+    ?.replace(/\?[^:\s)]*/g, '')
+    .trim()
+  if (!unnamedSites.has(name)) unnamedSites.set(name, site)
+  else if (site === undefined || unnamedSites.get(name) !== site) {
+    const define = name === 'channel' ? 'defineChannel' : 'presenceChannel'
+    throw new InvalidChannelKeyError(
+      `A second ${define}() without a name would share the channel "${name}" with the first one; name each, ` +
+        `such as ${define}('todos').`,
+    )
+  }
+  return name
 }
 
 function makeDefinition(name: string, kind: 'channel' | 'presence') {
