@@ -5,11 +5,21 @@ const root = new URL('../../../', import.meta.url)
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
 
 /** Each guide's code blocks, and the test files and fixtures that run them. */
+const fixtures = 'packages/realtime-preset-node/tests/docs'
 const guides: Record<string, string[]> = {
   'docs/testing.md': [
-    'packages/realtime-preset-node/tests/docs/testing-example.test.ts',
+    `${fixtures}/testing-example.test.ts`,
     'packages/react-realtime/tests/docs/testing-react.test.tsx',
   ],
+  'docs/vite.md': [`${fixtures}/vite-proxy.ts`, `${fixtures}/vite-origins.ts`],
+  'docs/frameworks.md': ['express', 'fastify', 'hono', 'start-realtime-server', 'start-publish'].map(
+    (name) => `${fixtures}/${name}.ts`,
+  ),
+  'docs/auth.md': ['auth-cookie', 'token', 'auth-token-server', 'auth-client', 'token-webcrypto'].map(
+    (name) => `${fixtures}/${name}.ts`,
+  ),
+  // The nginx block runs in tests/docs/deployment.test.ts, read from the guide itself.
+  'docs/deployment.md': [`${fixtures}/deployment-server.ts`, `${fixtures}/deployment-origins.ts`],
 }
 
 /** The fenced blocks of a markdown text in the given languages. */
