@@ -33,17 +33,6 @@ async function announcementReachesClients(port: number) {
   return client
 }
 
-test('Express: the upgrade reaches the realtime server, a route publishes', async () => {
-  const { httpServer, realtime } = await import('./express.js')
-  try {
-    await announcementReachesClients(await portOf(httpServer))
-  } finally {
-    await realtime.close()
-    httpServer.closeAllConnections()
-    await new Promise((resolve) => httpServer.close(resolve))
-  }
-})
-
 test('Fastify: the upgrade reaches the realtime server, a route publishes, close() closes both', async () => {
   const { app, realtime } = await import('./fastify.js')
   const client = await announcementReachesClients(await portOf(app.server))
@@ -54,14 +43,22 @@ test('Fastify: the upgrade reaches the realtime server, a route publishes, close
   expect(codes).toContain('reconnecting')
 })
 
-test('Hono on @hono/node-server: the upgrade reaches the realtime server, a route publishes', async () => {
-  const { httpServer, realtime } = await import('./hono.js')
+/** Closes a snippet's realtime server, then its HTTP server. */
+async function closeBoth(realtime: { close(): Promise<void> }, httpServer: Server) {
+  await realtime.close()
+  httpServer.closeAllConnections()
+  await new Promise((resolve) => httpServer.close(resolve))
+}
+
+test.each([
+  ['Express', () => import('./express.js')],
+  ['Hono on @hono/node-server', () => import('./hono.js')],
+])('%s: the upgrade reaches the realtime server, a route publishes', async (_name, load) => {
+  const { httpServer, realtime } = await load()
   try {
     await announcementReachesClients(await portOf(httpServer))
   } finally {
-    await realtime.close()
-    httpServer.closeAllConnections()
-    await new Promise((resolve) => httpServer.close(resolve))
+    await closeBoth(realtime, httpServer)
   }
 })
 
@@ -85,9 +82,7 @@ test("TanStack Start's companion server: WebSocket endpoint, and publish over it
     await expect(publish([''], 1)).rejects.toThrow(InvalidChannelKeyError.name)
     expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(404)
   } finally {
-    await realtime.close()
-    httpServer.closeAllConnections()
-    await new Promise((resolve) => httpServer.close(resolve))
+    await closeBoth(realtime, httpServer)
     await new Promise((resolve) => publishServer.close(resolve))
   }
 })
