@@ -26,7 +26,7 @@ export type TestServerOptions<T> = Partial<NodeServerOptions<T>>
 
 /**
  * Options of {@link TestServer.client}: any option of `createRealtimeClient` except `transport`, and
- * the token the client sends. Defaults suited to tests: `presenceThrottleMs: 0`, `requestTimeoutMs: 5000`,
+ * the token the client sends. Defaults suited to tests: `presenceThrottleMs: 0`, `requestTimeoutMs: 3000`,
  * reconnects after 10 ms growing to 100 ms.
  */
 export interface TestClientOptions extends Partial<Omit<RealtimeClientOptions, 'transport'>> {
@@ -90,7 +90,7 @@ export async function startTestServer<T = string>(options: TestServerOptions<T> 
     client({ token = 'test-user', ...clientOptions } = {}) {
       const client = createRealtimeClient({
         presenceThrottleMs: 0,
-        requestTimeoutMs: 5000,
+        requestTimeoutMs: 3000,
         ...clientOptions,
         reconnect: { initialDelayMs: 10, maxDelayMs: 100, ...clientOptions.reconnect },
         transport: nodeTransport({
