@@ -1,0 +1,16 @@
+// docs/auth.md: the browser client that fetches its tokens, as pasted (bundled for Chromium by the test).
+// ---- docs/auth.md ----
+// client.ts
+import { createRealtimeClient } from '@tanstack/realtime'
+import { nodeTransport } from '@tanstack/realtime-preset-node'
+
+export const client = createRealtimeClient({
+  transport: nodeTransport({
+    // Called before every connection attempt: each (re)connect gets a fresh token.
+    async getAuthToken() {
+      const res = await fetch('/api/realtime-token')
+      return res.ok ? res.text() : null // null: no token; the server answers 401 and the client retries later
+    },
+  }),
+})
+// ---- end ----
