@@ -1,0 +1,289 @@
+/**
+ * The packages as a new user gets them: `npm pack`ed, installed into a fresh app with the README's install
+ * commands (third-party packages from the npm registry, npm's cache reused), then:
+ * - one copy of `@tanstack/db` (`npm ls`);
+ * - the README's server, client, React and live-collection snippets type-check with `skipLibCheck: false`
+ *   under `moduleResolution` `bundler` and `nodenext` (browser code without `@types/node`);
+ * - the seed's Todos flow in Chromium: the README's live-collection server in Node, a React page bundled from
+ *   the app, two pages, an insert on one appears on the other.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { build } from 'esbuild'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, expect, test } from 'vitest'
+import { launchChromium } from '../../examples/support/browser.js'
+import { packPackages, root } from '../../scripts/pack.js'
+
+const run = promisify(execFile)
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+const tsc = join(root, 'node_modules/typescript/bin/tsc')
+const read = (file: string) => readFileSync(join(root, file), 'utf8')
+
+/** The code blocks of one language in a markdown file. */
+const blocks = (markdown: string, lang: string) =>
+  [...markdown.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((match) => match[1] ?? '')
+
+/** The one block of `lang` that `pick` selects. */
+function snippet(markdown: string, lang: string, pick: (code: string) => boolean): string {
+  const found = blocks(markdown, lang).filter(pick)
+  expect(found, `one ${lang} block`).toHaveLength(1)
+  return found[0] ?? ''
+}
+
+/**
+ * A module made of the user's own parts (what the snippet leaves to the reader), the snippet as the docs show
+ * it, and exports. Relative imports get `.js`, as `nodenext` wants (`bundler` takes both).
+ */
+const asModule = (userParts: string, code: string, exports = '') =>
+  `${userParts}\n// ---- from the docs ----\n${code.replaceAll(/from '(\.\/[^']+)'/g, "from '$1.js'")}\n${exports}\n`
+
+/** The environment for npm in the app: none of the repository's own npm run settings (its prefix, scripts). */
+const npmEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([name]) =>
+      !/^npm_/i.test(name) ||
+      /^npm_config_(cache|registry|cafile|userconfig|globalconfig|proxy|https_proxy|noproxy|strict_ssl)$/i.test(name),
+  ),
+)
+
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'realtime-packaging-')))
+const app = join(dir, 'app')
+let server: ChildProcess | undefined
+let browser: Browser | undefined
+
+afterAll(async () => {
+  await browser?.close()
+  server?.kill()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+test('the packed packages install as the README says, type-check and run the Todos flow in Chromium', async () => {
+  const readme = read('README.md')
+  const tarballs = await packPackages(dir)
+  expect([...tarballs.keys()].sort()).toEqual([
+    '@tanstack/react-realtime',
+    '@tanstack/realtime',
+    '@tanstack/realtime-preset-node',
+    '@tanstack/realtime-preset-workerd',
+  ])
+
+  // A fresh app with React (the versions this repository tests), then the README's install commands verbatim,
+  // with the tarballs in place of our package names.
+  mkdirSync(join(app, 'src'), { recursive: true })
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
+  const npmInApp = (args: string[]) =>
+    run(npm, args, { cwd: app, env: npmEnv, maxBuffer: 16 * 1024 * 1024, shell: process.platform === 'win32' })
+  const ours = JSON.parse(read('package.json')).devDependencies as Record<string, string>
+  const baseline = ['react', 'react-dom', '@types/react', '@types/react-dom', '@types/node'].map(
+    (name) => `${name}@${ours[name]}`,
+  )
+  const commands = blocks(readme, 'bash')
+    .flatMap((block) => block.split('\n'))
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line.startsWith('npm install '))
+  expect(commands).toEqual([
+    'npm install @tanstack/realtime @tanstack/realtime-preset-node ws',
+    'npm install @tanstack/realtime @tanstack/react-realtime',
+    'npm install @tanstack/react-db',
+    'npm install @tanstack/realtime @tanstack/realtime-preset-workerd',
+  ])
+  for (const args of [['install', ...baseline], ...commands.map((command) => command.split(/\s+/).slice(1))]) {
+    const packages = args.map((arg) => tarballs.get(arg) ?? arg)
+    await npmInApp([...packages, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'])
+  }
+
+  // One copy of TanStack DB: what @tanstack/react-db brings, shared by our packages.
+  const { stdout: copies } = await npmInApp(['ls', '@tanstack/db', '--all', '--parseable'])
+  expect(new Set(copies.trim().split('\n'))).toEqual(new Set([join(app, 'node_modules/@tanstack/db')]))
+
+  // The docs' snippets as modules of the app.
+  const src = (file: string, text: string) => writeFileSync(join(app, 'src', file), text)
+  const liveSection = readme.slice(readme.indexOf('\n## Live collections'), readme.indexOf('\n## Cloudflare Workers'))
+  const workersSection = readme.slice(readme.indexOf('\n## Cloudflare Workers'))
+  src(
+    'server.ts',
+    asModule(
+      `import { createServer, type IncomingMessage } from 'node:http'
+const httpServer = createServer()
+const getUserIdFromRequest = (req: IncomingMessage) => req.headers['x-user-id']
+const todo = { id: '1', title: 'Write docs' }`,
+      snippet(readme, 'ts', (code) => code.startsWith('// server/realtime.ts')),
+    ),
+  )
+  src(
+    'collections-server.ts',
+    asModule(
+      `import type { IncomingMessage } from 'node:http'
+import type { WriteOp } from '@tanstack/realtime'
+interface Todo { id: string; title: string; done: boolean }
+const rows = new Map<string, Todo>([['1', { id: '1', title: 'Packed and installed', done: false }]])
+const db = {
+  todosOfTeam: (_teamId: string) => [...rows.values()],
+  async applyTodoChanges(ops: WriteOp[], _userId: string) {
+    for (const op of ops) {
+      if (op.type === 'delete') rows.delete(String(op.key))
+      else rows.set(String(op.key), op.value as unknown as Todo)
+    }
+  },
+}
+const getUserIdFromRequest = (_req: IncomingMessage) => 'ada'
+const todo: Todo = { id: '2', title: 'Pushed by the server', done: true }`,
+      snippet(liveSection, 'ts', (code) => code.includes('collections: {')),
+      'export { server }',
+    ),
+  )
+  src(
+    'node-client.ts',
+    asModule(
+      '',
+      snippet(readme, 'ts', (code) => code.includes('nodeTransport({')),
+    ),
+  )
+  const clientParts = "import { client } from './node-client.js'"
+  src(
+    'usage.ts',
+    asModule(
+      clientParts,
+      snippet(readme, 'ts', (code) => code.startsWith('// Subscribe:')),
+    ),
+  )
+  src(
+    'typed.ts',
+    asModule(
+      clientParts,
+      snippet(readme, 'ts', (code) => code.includes('presenceChannel<')),
+    ),
+  )
+  // The browser's client module, as the React guide shows it.
+  src(
+    'client.ts',
+    asModule(
+      '',
+      snippet(read('docs/react.md'), 'ts', (code) => code.startsWith('// client.ts')),
+    ),
+  )
+  src(
+    'hooks.tsx',
+    asModule(
+      `import { useState } from 'react'
+import type { PresenceMember } from '@tanstack/realtime'
+const MyApp = () => null
+const Cursor = (_props: { user: PresenceMember }) => null`,
+      blocks(readme, 'tsx')
+        .filter((code) => /^\/\/ \d\. /.test(code))
+        .join('\n'),
+    ),
+  )
+  src(
+    'live.tsx',
+    asModule(
+      `import type { Collection } from '@tanstack/react-db'
+export interface Todo { id: string; title: string; done: boolean }`,
+      blocks(liveSection, 'tsx').join('\n'),
+      'export { OpenTodos, Todos, todosChannel }',
+    ),
+  )
+  src(
+    'workers-client.ts',
+    asModule(
+      'const myAuthStore = { token: "ada" }',
+      snippet(workersSection, 'ts', (code) => code.includes('workerdTransport({')),
+    ),
+  )
+  for (const file of ['main.tsx', 'serve.ts'])
+    copyFileSync(join(import.meta.dirname, 'app', file), join(app, 'src', file))
+
+  // Type-check: Node code with @types/node, browser code without; each under bundler and nodenext.
+  const programs = {
+    node: { files: ['server', 'collections-server', 'serve', 'node-client', 'usage', 'typed'], types: ['node'] },
+    web: { files: ['client', 'hooks', 'live', 'workers-client', 'main'], types: [] },
+  }
+  const checks = Object.entries(programs).flatMap(([name, { files, types }]) =>
+    (['bundler', 'nodenext'] as const).map((resolution) => {
+      const config = `tsconfig.${name}.${resolution}.json`
+      writeFileSync(
+        join(app, config),
+        JSON.stringify({
+          compilerOptions: {
+            strict: true,
+            skipLibCheck: false,
+            noEmit: true,
+            target: 'ES2022',
+            module: resolution === 'bundler' ? 'preserve' : 'nodenext',
+            moduleResolution: resolution,
+            lib: name === 'web' ? ['ES2022', 'DOM', 'DOM.Iterable'] : ['ES2022'],
+            types,
+            jsx: 'react-jsx',
+            // Browser code reads the browser entries' types, as bundlers read their code.
+            ...(name === 'web' ? { customConditions: ['browser'] } : {}),
+          },
+          files: files.map(
+            (file) => `src/${file}.${file === 'main' || file === 'hooks' || file === 'live' ? 'tsx' : 'ts'}`,
+          ),
+        }),
+      )
+      return run(process.execPath, [tsc, '-p', config], { cwd: app }).then(
+        () => `${config}: ok`,
+        (error: { stdout?: string }) => `${config}:\n${error.stdout}`,
+      )
+    }),
+  )
+  const results = await Promise.all(checks)
+  expect(results.join('\n')).toBe(
+    ['node', 'web']
+      .flatMap((name) => [`tsconfig.${name}.bundler.json: ok`, `tsconfig.${name}.nodenext.json: ok`])
+      .join('\n'),
+  )
+
+  // The page, bundled from the app's node_modules, and the server, run by Node from the app.
+  await build({
+    entryPoints: [join(app, 'src/main.tsx')],
+    outfile: join(app, 'dist/app.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    jsx: 'automatic',
+    define: { 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'error',
+  })
+  await build({
+    entryPoints: [join(app, 'src/serve.ts')],
+    outfile: join(app, 'dist/serve.mjs'),
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    packages: 'external',
+    logLevel: 'error',
+  })
+  server = spawn(process.execPath, [join(app, 'dist/serve.mjs')], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve, reject) => {
+    server?.once('exit', (code) => reject(new Error(`the server exited with ${code}`)))
+    server?.stdout?.once('data', (data: Buffer) => resolve(JSON.parse(String(data)).port))
+  })
+
+  browser = await launchChromium()
+  const context = await browser.newContext()
+  const errors: string[] = []
+  const open = async (add: string) => {
+    const page = await context.newPage()
+    page.on('pageerror', (error) => errors.push(error.message))
+    await page.goto(`http://127.0.0.1:${port}/?add=${encodeURIComponent(add)}`)
+    return page
+  }
+  const poll = { timeout: 15_000, interval: 50 }
+  const titles = (page: Page, list: 'todos' | 'open') => page.locator(`[data-testid="${list}"] li`).allTextContents()
+  const [first, second] = [await open('Added on the first page'), await open('Added on the second page')]
+  for (const page of [first, second]) {
+    await expect.poll(() => titles(page, 'todos'), poll).toEqual(['Packed and installed'])
+    await expect.poll(() => titles(page, 'open'), poll).toEqual(['Packed and installed'])
+  }
+  await first.getByRole('button', { name: 'Add' }).click()
+  const both = ['Added on the first page', 'Packed and installed']
+  await expect.poll(() => titles(second, 'open'), poll).toEqual(both)
+  await expect.poll(async () => (await titles(second, 'todos')).sort(), poll).toEqual(both)
+  expect(errors).toEqual([])
+}, 240_000)
