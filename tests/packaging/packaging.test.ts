@@ -55,6 +55,38 @@ const app = join(dir, 'app')
 let server: ChildProcess | undefined
 let browser: Browser | undefined
 
+/** The app's programs: Node code with @types/node, browser code without (reading the browser entries' types). */
+const programs = {
+  node: ['server.ts', 'collections-server.ts', 'serve.ts', 'node-client.ts', 'usage.ts', 'typed.ts'],
+  web: ['client.ts', 'hooks.tsx', 'live.tsx', 'workers-client.ts', 'main.tsx'],
+}
+
+/** Type-checks one of the app's programs with `skipLibCheck: false` under `bundler` and `nodenext`. */
+async function typeCheck(program: keyof typeof programs): Promise<string[]> {
+  const checks = (['bundler', 'nodenext'] as const).map((resolution) => {
+    const config = `tsconfig.${program}.${resolution}.json`
+    const compilerOptions = {
+      strict: true,
+      skipLibCheck: false,
+      noEmit: true,
+      target: 'ES2022',
+      module: resolution === 'bundler' ? 'preserve' : 'nodenext',
+      moduleResolution: resolution,
+      jsx: 'react-jsx',
+      ...(program === 'node'
+        ? { lib: ['ES2022'], types: ['node'] }
+        : { lib: ['ES2022', 'DOM', 'DOM.Iterable'], types: [], customConditions: ['browser'] }),
+    }
+    const files = programs[program].map((file) => `src/${file}`)
+    writeFileSync(join(app, config), JSON.stringify({ compilerOptions, files }))
+    return run(process.execPath, [tsc, '-p', config], { cwd: app }).then(
+      () => `${config}: ok`,
+      (error: { stdout?: string }) => `${config}:\n${error.stdout}`,
+    )
+  })
+  return Promise.all(checks)
+}
+
 afterAll(async () => {
   await browser?.close()
   server?.kill()
@@ -70,35 +102,8 @@ test('the packed packages install as the README says, type-check and run the Tod
     '@tanstack/realtime-preset-node',
     '@tanstack/realtime-preset-workerd',
   ])
-
-  // A fresh app with React (the versions this repository tests), then the README's install commands verbatim,
-  // with the tarballs in place of our package names.
   mkdirSync(join(app, 'src'), { recursive: true })
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))
-  const npmInApp = (args: string[]) =>
-    run(npm, args, { cwd: app, env: npmEnv, maxBuffer: 16 * 1024 * 1024, shell: process.platform === 'win32' })
-  const ours = JSON.parse(read('package.json')).devDependencies as Record<string, string>
-  const baseline = ['react', 'react-dom', '@types/react', '@types/react-dom', '@types/node'].map(
-    (name) => `${name}@${ours[name]}`,
-  )
-  const commands = blocks(readme, 'bash')
-    .flatMap((block) => block.split('\n'))
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter((line) => line.startsWith('npm install '))
-  expect(commands).toEqual([
-    'npm install @tanstack/realtime @tanstack/realtime-preset-node ws',
-    'npm install @tanstack/realtime @tanstack/react-realtime',
-    'npm install @tanstack/react-db',
-    'npm install @tanstack/realtime @tanstack/realtime-preset-workerd',
-  ])
-  for (const args of [['install', ...baseline], ...commands.map((command) => command.split(/\s+/).slice(1))]) {
-    const packages = args.map((arg) => tarballs.get(arg) ?? arg)
-    await npmInApp([...packages, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'])
-  }
-
-  // One copy of TanStack DB: what @tanstack/react-db brings, shared by our packages.
-  const { stdout: copies } = await npmInApp(['ls', '@tanstack/db', '--all', '--parseable'])
-  expect(new Set(copies.trim().split('\n'))).toEqual(new Set([join(app, 'node_modules/@tanstack/db')]))
 
   // The docs' snippets as modules of the app.
   const src = (file: string, text: string) => writeFileSync(join(app, 'src', file), text)
@@ -197,47 +202,41 @@ export interface Todo { id: string; title: string; done: boolean }`,
   for (const file of ['main.tsx', 'serve.ts'])
     copyFileSync(join(import.meta.dirname, 'app', file), join(app, 'src', file))
 
-  // Type-check: Node code with @types/node, browser code without; each under bundler and nodenext.
-  const programs = {
-    node: { files: ['server', 'collections-server', 'serve', 'node-client', 'usage', 'typed'], types: ['node'] },
-    web: { files: ['client', 'hooks', 'live', 'workers-client', 'main'], types: [] },
-  }
-  const checks = Object.entries(programs).flatMap(([name, { files, types }]) =>
-    (['bundler', 'nodenext'] as const).map((resolution) => {
-      const config = `tsconfig.${name}.${resolution}.json`
-      writeFileSync(
-        join(app, config),
-        JSON.stringify({
-          compilerOptions: {
-            strict: true,
-            skipLibCheck: false,
-            noEmit: true,
-            target: 'ES2022',
-            module: resolution === 'bundler' ? 'preserve' : 'nodenext',
-            moduleResolution: resolution,
-            lib: name === 'web' ? ['ES2022', 'DOM', 'DOM.Iterable'] : ['ES2022'],
-            types,
-            jsx: 'react-jsx',
-            // Browser code reads the browser entries' types, as bundlers read their code.
-            ...(name === 'web' ? { customConditions: ['browser'] } : {}),
-          },
-          files: files.map(
-            (file) => `src/${file}.${file === 'main' || file === 'hooks' || file === 'live' ? 'tsx' : 'ts'}`,
-          ),
-        }),
-      )
-      return run(process.execPath, [tsc, '-p', config], { cwd: app }).then(
-        () => `${config}: ok`,
-        (error: { stdout?: string }) => `${config}:\n${error.stdout}`,
-      )
-    }),
-  )
-  const results = await Promise.all(checks)
-  expect(results.join('\n')).toBe(
-    ['node', 'web']
-      .flatMap((name) => [`tsconfig.${name}.bundler.json: ok`, `tsconfig.${name}.nodenext.json: ok`])
-      .join('\n'),
-  )
+  // A fresh app with React (the versions this repository tests), then the README's install commands verbatim,
+  // with the tarballs in place of our package names.
+  const npmInApp = (args: string[]) =>
+    run(npm, args, { cwd: app, env: npmEnv, maxBuffer: 16 * 1024 * 1024, shell: process.platform === 'win32' })
+  const install = (args: string[]) =>
+    npmInApp([...args.map((arg) => tarballs.get(arg) ?? arg), '--prefer-offline', '--no-audit', '--no-fund'])
+  const dbCopies = async () =>
+    (await npmInApp(['ls', '@tanstack/db', '--all', '--parseable'])).stdout.split('\n').filter(Boolean)
+  const ours = JSON.parse(read('package.json')).devDependencies as Record<string, string>
+  await install([
+    'install',
+    ...['react', 'react-dom', '@types/react', '@types/react-dom', '@types/node'].map((name) => `${name}@${ours[name]}`),
+  ])
+  const commands = blocks(readme, 'bash')
+    .flatMap((block) => block.split('\n'))
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter((line) => line.startsWith('npm install '))
+  const [quickStart, ...rest] = commands
+  expect(commands).toEqual([
+    'npm install @tanstack/realtime @tanstack/realtime-preset-node ws',
+    'npm install @tanstack/realtime @tanstack/react-realtime',
+    'npm install @tanstack/react-db',
+    'npm install @tanstack/realtime @tanstack/realtime-preset-workerd',
+  ])
+  const args = (command = '') => command.split(/\s+/).slice(1)
+
+  // The Quick start's packages, and no TanStack DB: the Node code type-checks without it.
+  await install(args(quickStart))
+  expect(await dbCopies()).toEqual([])
+  expect(await typeCheck('node')).toEqual(['tsconfig.node.bundler.json: ok', 'tsconfig.node.nodenext.json: ok'])
+
+  // Then the rest: one copy of TanStack DB, the one @tanstack/react-db brings, shared by our packages.
+  for (const command of rest) await install(args(command))
+  expect(new Set(await dbCopies())).toEqual(new Set([join(app, 'node_modules/@tanstack/db')]))
+  expect(await typeCheck('web')).toEqual(['tsconfig.web.bundler.json: ok', 'tsconfig.web.nodenext.json: ok'])
 
   // The page, bundled from the app's node_modules, and the server, run by Node from the app.
   await build({
