@@ -12,7 +12,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { build } from 'esbuild'
+import { type BuildOptions, build } from 'esbuild'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, expect, test } from 'vitest'
 import { launchChromium } from '../../examples/support/browser.js'
@@ -122,21 +122,8 @@ const todo = { id: '1', title: 'Write docs' }`,
   src(
     'collections-server.ts',
     asModule(
-      `import type { IncomingMessage } from 'node:http'
-import type { WriteOp } from '@tanstack/realtime'
-interface Todo { id: string; title: string; done: boolean }
-const rows = new Map<string, Todo>([['1', { id: '1', title: 'Packed and installed', done: false }]])
-const db = {
-  todosOfTeam: (_teamId: string) => [...rows.values()],
-  async applyTodoChanges(ops: WriteOp[], _userId: string) {
-    for (const op of ops) {
-      if (op.type === 'delete') rows.delete(String(op.key))
-      else rows.set(String(op.key), op.value as unknown as Todo)
-    }
-  },
-}
-const getUserIdFromRequest = (_req: IncomingMessage) => 'ada'
-const todo: Todo = { id: '2', title: 'Pushed by the server', done: true }`,
+      // The user's parts of the repository's own test of this snippet.
+      read('packages/realtime-preset-node/tests/fixtures/readme-collections.ts').split('// ---- README')[0] ?? '',
       snippet(liveSection, 'ts', (code) => code.includes('collections: {')),
       'export { server }',
     ),
@@ -239,25 +226,16 @@ export interface Todo { id: string; title: string; done: boolean }`,
   expect(await typeCheck('web')).toEqual(['tsconfig.web.bundler.json: ok', 'tsconfig.web.nodenext.json: ok'])
 
   // The page, bundled from the app's node_modules, and the server, run by Node from the app.
-  await build({
-    entryPoints: [join(app, 'src/main.tsx')],
-    outfile: join(app, 'dist/app.js'),
-    bundle: true,
+  const bundle = (entry: string, outfile: string, options: BuildOptions) =>
+    build({ entryPoints: [join(app, 'src', entry)], outfile: join(app, 'dist', outfile), bundle: true, ...options })
+  await bundle('main.tsx', 'app.js', {
     format: 'esm',
     platform: 'browser',
     jsx: 'automatic',
     define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'error',
   })
-  await build({
-    entryPoints: [join(app, 'src/serve.ts')],
-    outfile: join(app, 'dist/serve.mjs'),
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    packages: 'external',
-    logLevel: 'error',
-  })
+  await bundle('serve.ts', 'serve.mjs', { format: 'esm', platform: 'node', packages: 'external', logLevel: 'error' })
   server = spawn(process.execPath, [join(app, 'dist/serve.mjs')], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'] })
   const port = await new Promise<number>((resolve, reject) => {
     server?.once('exit', (code) => reject(new Error(`the server exited with ${code}`)))
@@ -277,11 +255,11 @@ export interface Todo { id: string; title: string; done: boolean }`,
   const titles = (page: Page, list: 'todos' | 'open') => page.locator(`[data-testid="${list}"] li`).allTextContents()
   const [first, second] = [await open('Added on the first page'), await open('Added on the second page')]
   for (const page of [first, second]) {
-    await expect.poll(() => titles(page, 'todos'), poll).toEqual(['Packed and installed'])
-    await expect.poll(() => titles(page, 'open'), poll).toEqual(['Packed and installed'])
+    await expect.poll(() => titles(page, 'todos'), poll).toEqual(['Read the README'])
+    await expect.poll(() => titles(page, 'open'), poll).toEqual(['Read the README'])
   }
   await first.getByRole('button', { name: 'Add' }).click()
-  const both = ['Added on the first page', 'Packed and installed']
+  const both = ['Added on the first page', 'Read the README']
   await expect.poll(() => titles(second, 'open'), poll).toEqual(both)
   await expect.poll(async () => (await titles(second, 'todos')).sort(), poll).toEqual(both)
   expect(errors).toEqual([])
