@@ -18,7 +18,7 @@ const summary: Reporter = {
 
 export default defineConfig({
   test: {
-    include: ['packages/*/tests/**/*.test.{ts,tsx}', 'examples/**/*.test.{ts,tsx}'],
+    include: ['packages/*/tests/**/*.test.{ts,tsx}', 'examples/**/*.test.{ts,tsx}', 'tests/**/*.test.ts'],
     typecheck: { enabled: true, include: ['packages/*/tests/**/*.test-d.ts'], tsconfig: './tsconfig.tests.json' },
     testTimeout: 20_000,
     hookTimeout: 20_000,

@@ -1,7 +1,7 @@
 'use client'
 /**
  * `@tanstack/react-realtime/collections`: React access to live collections. A separate entry so
- * apps that only use the hooks need neither `@tanstack/db` nor `@tanstack/react-db`.
+ * apps that only use the hooks do not need `@tanstack/react-db` (which brings `@tanstack/db`).
  *
  * @module
  */

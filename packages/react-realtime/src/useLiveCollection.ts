@@ -1,7 +1,15 @@
 'use client'
-import { type Collection, type CollectionConfig, createCollection, type NonSingleResult } from '@tanstack/db'
-import { useLiveQuery } from '@tanstack/react-db'
-import type { LiveCollectionUtils, RealtimeClient, RowKey } from '@tanstack/realtime'
+// Everything from @tanstack/react-db (which re-exports @tanstack/db): the collections this hook creates
+// are then always of the TanStack DB copy its useLiveQuery reads.
+import {
+  type Collection,
+  type CollectionConfig,
+  createCollection,
+  type NonSingleResult,
+  useLiveQuery,
+} from '@tanstack/react-db'
+import type { RealtimeClient, RowKey } from '@tanstack/realtime'
+import type { LiveCollectionUtils } from '@tanstack/realtime/collections'
 import { useMemo } from 'react'
 
 type LiveConfig<T extends object, K extends RowKey> = CollectionConfig<T, K, never, LiveCollectionUtils> & {
@@ -52,6 +60,7 @@ export interface UseLiveCollectionResult<T extends object, K extends RowKey> {
  *
  * @example
  * ```tsx
+ * import { liveCollectionOptions } from '@tanstack/realtime/collections'
  * import { useLiveCollection } from '@tanstack/react-realtime/collections'
  *
  * function Todos({ teamId }: { teamId: string }) {

@@ -36,7 +36,7 @@ afterAll(async () => {
 test("the seed's five React snippets are in the fixture verbatim", () => {
   // Paths, not URL objects: jsdom replaces the global URL class.
   const here = dirname(fileURLToPath(import.meta.url))
-  const seed = readFileSync(join(here, '../../../../shared/seed/README.md'), 'utf8')
+  const seed = readFileSync(join(here, '../../../docs/seed.md'), 'utf8')
   const fixture = readFileSync(join(here, 'fixtures/seed-react.tsx'), 'utf8')
   const blocks = [...seed.matchAll(/```tsx\n([\s\S]*?)```/g)].map((match) => match[1] ?? '')
   expect(blocks).toHaveLength(5)
@@ -63,7 +63,7 @@ test("the README's live collection snippets render live rows", async () => {
   const { OpenTodos, Todos } = await import('./fixtures/readme-live.js')
   const { client } = await import('./fixtures/client.js')
   const { createCollection } = await import('@tanstack/db')
-  const { liveCollectionOptions } = await import('@tanstack/realtime')
+  const { liveCollectionOptions } = await import('@tanstack/realtime/collections')
   const view = render(
     <RealtimeProvider client={client}>
       <Todos teamId="t1" />

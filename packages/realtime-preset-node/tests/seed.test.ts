@@ -1,9 +1,23 @@
 import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
 import { ForbiddenError } from '@tanstack/realtime'
 import { afterAll, expect, test, vi } from 'vitest'
 import { closeClients, eventually, makeClient } from './helpers.js'
 
 const fixtures = new URL('./fixtures/', import.meta.url)
+
+/** The seed server fixture's free port: the seed's client snippets, pasted as they are, dial `localhost:3000`. */
+const seedServerPort = vi.hoisted(() => ({ value: 0 }))
+vi.mock('ws', async (importOriginal) => {
+  const ws = await importOriginal<typeof import('ws')>()
+  class ToSeedServer extends ws.WebSocket {
+    constructor(address: string | URL, ...rest: unknown[]) {
+      const to = String(address).replace('ws://localhost:3000/', `ws://127.0.0.1:${seedServerPort.value}/`)
+      super(to, ...(rest as []))
+    }
+  }
+  return { ...ws, default: ToSeedServer, WebSocket: ToSeedServer }
+})
 
 afterAll(closeClients)
 
@@ -24,7 +38,7 @@ test('every ts snippet in the README and the seed Node snippets are run by this 
       '\n',
     ),
   )
-  const seed = blocks(readFileSync(new URL('../../../../shared/seed/README.md', import.meta.url), 'utf8')).filter(
+  const seed = blocks(readFileSync(new URL('../../../docs/seed.md', import.meta.url), 'utf8')).filter(
     (block) => block.includes('realtime-preset-node') && !block.includes('react'),
   )
   expect(readme.length).toBeGreaterThanOrEqual(4)
@@ -39,6 +53,7 @@ test('every ts snippet in the README and the seed Node snippets are run by this 
 
 test("the seed's Node server and client snippets run as pasted", async () => {
   const seedServer = await import('./fixtures/seed-server.js')
+  seedServerPort.value = (seedServer.httpServer.address() as AddressInfo).port
   const { client } = await import('./fixtures/seed-client.js')
   const { client: usageClient } = await import('./fixtures/seed-usage.js')
   try {
@@ -59,7 +74,7 @@ test("the seed's Node server and client snippets run as pasted", async () => {
 
 test("the README's live-collection server snippet serves snapshots and writes", async () => {
   const { createCollection } = await import('@tanstack/db')
-  const { liveCollectionOptions } = await import('@tanstack/realtime')
+  const { liveCollectionOptions } = await import('@tanstack/realtime/collections')
   const { startHttp } = await import('./helpers.js')
   const snippet = await import('./fixtures/readme-collections.js')
   const http = await startHttp(snippet.server)

@@ -1,5 +1,6 @@
 import { createCollection } from '@tanstack/db'
-import { InvalidError, liveCollectionOptions, type RealtimeClient } from '@tanstack/realtime'
+import { InvalidError, type RealtimeClient } from '@tanstack/realtime'
+import { liveCollectionOptions } from '@tanstack/realtime/collections'
 import { afterEach, expect, test } from 'vitest'
 import type { HarnessServer } from '../../realtime/tests/conformance/suite.js'
 import { eventually } from '../../realtime/tests/support/helpers.js'

@@ -1,9 +1,14 @@
-import { readFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
 import { createRealtimeClient, ForbiddenError, type RealtimeClient, serializeChannelKey } from '@tanstack/realtime'
 import { workerdTransport } from '@tanstack/realtime-preset-workerd'
 import { afterEach, expect, test } from 'vitest'
-import { unstable_getMiniflareWorkerOptions } from 'wrangler'
+import { experimental_readRawConfig, unstable_getMiniflareWorkerOptions } from 'wrangler'
 import { WebSocket } from 'ws'
 import { eventually, upgradeStatus } from '../../realtime/tests/support/helpers.js'
 import { bundleWorker, startWorkerd } from './support/workerd.js'
@@ -55,7 +60,7 @@ async function startFromWranglerToml(entry: string) {
 
 test('every Workers snippet of the seed and the README is in a file this suite runs, verbatim', () => {
   const sources = [read('fixtures/seed-worker.ts'), read('fixtures/seed-client.ts')]
-  const seed = workersSection(read('../../../../shared/seed/README.md'), '## `@tanstack/realtime-preset-workerd`')
+  const seed = workersSection(read('../../../docs/seed.md'), '## `@tanstack/realtime-preset-workerd`')
   const readme = workersSection(read('../../../README.md'), '## Cloudflare Workers')
   expect(blocks(seed, 'ts')).toHaveLength(3)
   for (const block of [...blocks(seed, 'ts'), ...blocks(readme, 'ts')]) {
@@ -64,8 +69,48 @@ test('every Workers snippet of the seed and the README is in a file this suite r
       block,
     ).toBe(true)
   }
-  for (const block of [...blocks(seed, 'toml'), ...blocks(readme, 'toml')]) {
-    expect(read('../example/wrangler.toml')).toContain(block)
+  // The README's and the Workers guide's wrangler.toml are the example Worker's, complete.
+  const tomls = [...blocks(readme, 'toml'), ...blocks(read('../../../docs/workerd.md'), 'toml')]
+  expect(tomls).toHaveLength(2)
+  for (const block of tomls) expect(read('../example/wrangler.toml')).toContain(block)
+})
+
+test("the README's wrangler.toml has every setting of the seed's partial one", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'realtime-toml-'))
+  /** The settings wrangler reads from a wrangler.toml. */
+  const parse = (toml: string) => {
+    writeFileSync(join(dir, 'wrangler.toml'), toml)
+    return experimental_readRawConfig({ config: join(dir, 'wrangler.toml') }).rawConfig
+  }
+  try {
+    const [seed] = blocks(
+      workersSection(read('../../../docs/seed.md'), '## `@tanstack/realtime-preset-workerd`'),
+      'toml',
+    )
+    const [readme] = blocks(workersSection(read('../../../README.md'), '## Cloudflare Workers'), 'toml')
+    const seedSettings = parse(seed ?? '')
+    expect(seedSettings).toHaveProperty('durable_objects')
+    expect(seedSettings).toHaveProperty('migrations')
+    expect(parse(readme ?? '')).toMatchObject({ ...seedSettings, main: 'worker.ts' })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test("wrangler accepts the example's wrangler.toml (the README's) and bundles its entry point", async () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'realtime-wrangler-'))
+  const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js')
+  try {
+    // A dry run validates the config and bundles `main` without an account; no banner means no update check.
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [wrangler, 'deploy', '--dry-run', '--config', wranglerToml, '--outdir', outdir],
+      { env: { ...process.env, WRANGLER_HIDE_BANNER: 'true', WRANGLER_SEND_METRICS: 'false', CI: 'true' } },
+    )
+    expect(stdout).toContain('env.REALTIME_CHANNEL (RealtimeChannel)')
+    expect(readFileSync(join(outdir, 'worker.js'), 'utf8')).toMatch(/export \{[^}]*\bRealtimeChannel,/)
+  } finally {
+    rmSync(outdir, { recursive: true, force: true })
   }
 })
 

@@ -1,6 +1,7 @@
 /**
  * `@tanstack/realtime`: the framework-agnostic client, channel keys, the wire protocol's types and
- * the errors every package shares.
+ * the errors every package shares. Live collections are in `@tanstack/realtime/collections`, which
+ * needs `@tanstack/db`; this entry does not.
  *
  * @module
  */
@@ -47,9 +48,6 @@ export type {
 } from './client/websocket.js'
 export { openWebSocket, websocketEndpoint } from './client/websocket.js'
 export type { CollectionChange, CollectionMessage, RowKey } from './collections/changes.js'
-export type { LiveCollectionOptions, LiveCollectionUtils } from './collections/live-collection.js'
-export { liveCollectionOptions } from './collections/live-collection.js'
-export { liveQueryOptions } from './collections/live-query.js'
 export * from './errors.js'
 export type { ServerLimits, StreamPosition, WriteOp } from './protocol.js'
 export { PROTOCOL_VERSION } from './protocol.js'
