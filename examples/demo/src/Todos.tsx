@@ -1,5 +1,5 @@
 import { useLiveCollection } from '@tanstack/react-realtime/collections'
-import { liveCollectionOptions } from '@tanstack/realtime/collections'
+import { liveCollectionOptions } from '@tanstack/realtime'
 import { type FormEvent, useState } from 'react'
 import { client, type Todo, todosChannel } from './client'
 import { colorOf, userName } from './identity'

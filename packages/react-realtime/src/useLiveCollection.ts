@@ -8,8 +8,7 @@ import {
   type NonSingleResult,
   useLiveQuery,
 } from '@tanstack/react-db'
-import type { RealtimeClient, RowKey } from '@tanstack/realtime'
-import type { LiveCollectionUtils } from '@tanstack/realtime/collections'
+import type { LiveCollectionUtils, RealtimeClient, RowKey } from '@tanstack/realtime'
 import { useMemo } from 'react'
 
 type LiveConfig<T extends object, K extends RowKey> = CollectionConfig<T, K, never, LiveCollectionUtils> & {
@@ -60,7 +59,7 @@ export interface UseLiveCollectionResult<T extends object, K extends RowKey> {
  *
  * @example
  * ```tsx
- * import { liveCollectionOptions } from '@tanstack/realtime/collections'
+ * import { liveCollectionOptions } from '@tanstack/realtime'
  * import { useLiveCollection } from '@tanstack/react-realtime/collections'
  *
  * function Todos({ teamId }: { teamId: string }) {

@@ -1,8 +1,7 @@
 // @vitest-environment jsdom
 
 import { useLiveCollection } from '@tanstack/react-realtime/collections'
-import { defineChannel, InvalidError, type RealtimeClient } from '@tanstack/realtime'
-import { liveCollectionOptions } from '@tanstack/realtime/collections'
+import { defineChannel, InvalidError, liveCollectionOptions, type RealtimeClient } from '@tanstack/realtime'
 import type { CollectionSource } from '@tanstack/realtime/server'
 import { cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { afterEach, beforeEach, expect, test } from 'vitest'

@@ -74,7 +74,7 @@ test("the seed's Node server and client snippets run as pasted", async () => {
 
 test("the README's live-collection server snippet serves snapshots and writes", async () => {
   const { createCollection } = await import('@tanstack/db')
-  const { liveCollectionOptions } = await import('@tanstack/realtime/collections')
+  const { liveCollectionOptions } = await import('@tanstack/realtime')
   const { startHttp } = await import('./helpers.js')
   const snippet = await import('./fixtures/readme-collections.js')
   const http = await startHttp(snippet.server)

@@ -1,6 +1,5 @@
 import { createCollection } from '@tanstack/db'
-import { InvalidError, type RealtimeClient } from '@tanstack/realtime'
-import { liveCollectionOptions } from '@tanstack/realtime/collections'
+import { InvalidError, liveCollectionOptions, type RealtimeClient } from '@tanstack/realtime'
 import { afterEach, expect, test } from 'vitest'
 import type { HarnessServer } from '../../realtime/tests/conformance/suite.js'
 import { eventually } from '../../realtime/tests/support/helpers.js'

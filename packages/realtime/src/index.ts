@@ -1,7 +1,7 @@
 /**
  * `@tanstack/realtime`: the framework-agnostic client, channel keys, the wire protocol's types and
- * the errors every package shares. Live collections are in `@tanstack/realtime/collections`, which
- * needs `@tanstack/db`; this entry does not.
+ * the errors every package shares, and live collections (`liveCollectionOptions`, `liveQueryOptions`),
+ * which need the optional peer dependency `@tanstack/db` only when used.
  *
  * @module
  */
@@ -48,6 +48,9 @@ export type {
 } from './client/websocket.js'
 export { openWebSocket, websocketEndpoint } from './client/websocket.js'
 export type { CollectionChange, CollectionMessage, RowKey } from './collections/changes.js'
+export type { LiveCollectionOptions, LiveCollectionUtils } from './collections/live-collection.js'
+export { liveCollectionOptions } from './collections/live-collection.js'
+export { liveQueryOptions } from './collections/live-query.js'
 export * from './errors.js'
 export type { ServerLimits, StreamPosition, WriteOp } from './protocol.js'
 export { PROTOCOL_VERSION } from './protocol.js'

@@ -1,6 +1,12 @@
 import { createCollection, createLiveQueryCollection, eq } from '@tanstack/db'
-import { type CollectionChange, defineChannel, InvalidError, type RealtimeClient } from '@tanstack/realtime'
-import { liveCollectionOptions, liveQueryOptions } from '@tanstack/realtime/collections'
+import {
+  type CollectionChange,
+  defineChannel,
+  InvalidError,
+  liveCollectionOptions,
+  liveQueryOptions,
+  type RealtimeClient,
+} from '@tanstack/realtime'
 import type { CollectionSource } from '@tanstack/realtime/server'
 import { afterEach, expect, test } from 'vitest'
 import {

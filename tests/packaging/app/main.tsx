@@ -3,7 +3,7 @@
 // from the README and docs/react.md.
 import { RealtimeProvider } from '@tanstack/react-realtime'
 import { useLiveCollection } from '@tanstack/react-realtime/collections'
-import { liveCollectionOptions } from '@tanstack/realtime/collections'
+import { liveCollectionOptions } from '@tanstack/realtime'
 import { createRoot } from 'react-dom/client'
 import { client } from './client.js'
 import { OpenTodos, type Todo, Todos, todosChannel } from './live.js'
