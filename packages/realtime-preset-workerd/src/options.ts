@@ -1,6 +1,6 @@
 import { InvalidOptionsError, type ServerLimits } from '@tanstack/realtime'
 import type { CollectionSource } from '@tanstack/realtime/server'
-import { intOption, type RateLimit } from '@tanstack/realtime/server'
+import { intOption, maxFrameSize, type RateLimit } from '@tanstack/realtime/server'
 
 /**
  * Options of a {@link RealtimeChannel} class: the same limits, history and presence rules as the
@@ -75,8 +75,7 @@ export function resolveChannelOptions(options: RealtimeChannelOptions): ChannelC
       burst: intOption(rate.burst, 'rateLimit.burst'),
     },
     graceMs: intOption(options.presenceGraceMs ?? 5000, 'presenceGraceMs', 0),
-    // A frame carries its payload plus a small envelope; anything longer cannot be valid.
-    maxFrameChars: Math.max(maxMessageBytes, maxPresenceBytes) + 1024,
+    maxFrameChars: maxFrameSize({ maxMessageBytes, maxPresenceBytes }),
     onError: options.onError ?? ((error: unknown) => console.error('[tanstack-realtime]', error)),
   }
 }
