@@ -13,6 +13,7 @@
  */
 import type { RealtimeClient, StreamPosition } from '@tanstack/realtime'
 import fc from 'fast-check'
+import { expect } from 'vitest'
 import { WebSocket } from 'ws'
 import { eventually } from '../support/helpers.js'
 
@@ -384,4 +385,17 @@ export async function fuzzServer(target: FuzzTarget, options: FuzzOptions): Prom
 export function fuzzFrames(fallback: number): number {
   const value = Number(process.env.FUZZ_FRAMES)
   return Number.isInteger(value) && value > 0 ? value : fallback
+}
+
+/**
+ * Fuzzes `target` with `frames` frames (seeded by `FUZZ_SEED` when set) and asserts the properties;
+ * prints the figures under `npm run fuzz`.
+ */
+export async function expectFuzzHolds(name: string, target: FuzzTarget, frames: number): Promise<void> {
+  const seed = process.env.FUZZ_SEED
+  const figures = await fuzzServer(target, { frames, ...(seed && { seed: Number(seed) }) })
+  if (process.env.FUZZ_FRAMES) console.log(`fuzz ${name}: ${JSON.stringify(figures, null, 2)}`)
+  expect(figures).toMatchObject({ missing: 0, extra: 0, internalErrors: 0, reportedErrors: 0, bystanderGaps: 0 })
+  expect(figures.framesSent).toBeGreaterThanOrEqual(frames)
+  expect(figures.bystanderMessages).toBeGreaterThan(figures.batches)
 }
