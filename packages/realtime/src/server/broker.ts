@@ -128,7 +128,7 @@ export class MemoryBroker implements Broker {
       }
       this.#count(log, entry.text.length)
       this.#queue(channel, log, true)
-      this.#evict()
+      this.#evict(log)
     }
     for (const listener of log.listeners) listener.message(seq, frame)
     return { seq, epoch: log.epoch }
@@ -222,17 +222,19 @@ export class MemoryBroker implements Broker {
     into.set(channel, log)
   }
 
-  /** Drops history until the total is within budget: idle channels entirely first, then others' history. */
-  #evict() {
+  /**
+   * Drops history until the total is within budget: idle channels entirely first, then others'
+   * history. `current` (publishing now) only loses its history, so its sequence goes on.
+   */
+  #evict(current: ChannelLog) {
     while (this.#historyBytes > this.#maxHistoryBytes) {
-      const idle = this.#idle.entries().next().value
-      if (idle) {
-        this.#drop(idle[0], idle[1])
+      const [channel, log] = this.#idle.entries().next().value ?? this.#active.entries().next().value ?? []
+      if (!channel || !log) return
+      if (this.#idle.has(channel) && log !== current) {
+        this.#drop(channel, log)
         continue
       }
-      const active = this.#active.entries().next().value
-      if (!active) return
-      const [channel, log] = active
+      this.#idle.delete(channel)
       this.#active.delete(channel)
       this.#count(log, -log.bytes)
       log.history.length = 0
