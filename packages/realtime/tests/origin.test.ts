@@ -1,11 +1,11 @@
 import { expect, test } from 'vitest'
-import { originAllowed } from '../src/server/origin.js'
+import { type OriginTarget, originAllowed } from '../src/server/origin.js'
 
 test('the default Origin rule: same host, and an http page never on a TLS connection', () => {
   const plain = { host: 'app.example:8080', secure: false }
   const tls = { host: 'app.example:8080', secure: true }
   const proxied = { host: 'app.example:8080', secure: false, forwardedProto: 'https' }
-  const cases: Array<[string | undefined, typeof plain, boolean]> = [
+  const cases: Array<[string | undefined, OriginTarget, boolean]> = [
     [undefined, tls, true], // not a browser
     ['http://app.example:8080', plain, true],
     ['https://app.example:8080', plain, true], // behind a TLS-terminating proxy that sets no header
