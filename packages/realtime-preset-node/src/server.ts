@@ -1,15 +1,21 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
 import { type ChannelKey, InvalidOptionsError, PROTOCOL_VERSION, type StreamPosition } from '@tanstack/realtime'
 import {
   type Authorize,
   createRealtimeEngine,
   type EngineOptions,
   type EngineStats,
+  encodeFrame,
+  Frame,
+  frameTooLarge,
+  maxFrameSize,
+  originAllowed,
   type RealtimeEngine,
 } from '@tanstack/realtime/server'
 import { type RawData, type WebSocket, WebSocketServer } from 'ws'
-import { FlushScheduler, SocketWriter } from './writer.js'
+import { FlushScheduler, RealtimeWebSocket, SocketWriter, type WriterSettings } from './writer.js'
 
 /** Options of {@link createNodeServer}. */
 export interface NodeServerOptions<T> extends Omit<EngineOptions<T>, 'authorize'> {
@@ -25,7 +31,8 @@ export interface NodeServerOptions<T> extends Omit<EngineOptions<T>, 'authorize'
   /**
    * Origins allowed to connect (protection against cross-site WebSocket hijacking): a list of
    * origins such as `'https://app.example.com'`, or a function. Default: same origin only (the
-   * `Origin` header's host equals the `Host` header). Requests without an `Origin` header (not
+   * `Origin` header's host equals the `Host` header, and an `http:` page may not connect over TLS:
+   * `wss:`, or `X-Forwarded-Proto: https` from a proxy). Requests without an `Origin` header (not
    * from a browser) are allowed.
    */
   allowedOrigins?: readonly string[] | ((origin: string, req: IncomingMessage) => boolean)
@@ -95,14 +102,20 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
   const { getAuthToken, allowedOrigins } = options
   const onError = options.onError ?? ((error: unknown) => console.error('[tanstack-realtime]', error))
   const engine = createRealtimeEngine<T>({ ...options, onError })
+  // A frame is its payload plus a small envelope (the engine checks payload sizes exactly).
+  const maxPayload = maxFrameSize(engine.limits)
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
     clientTracking: false,
-    // A frame is its payload plus a small envelope (the engine checks payload sizes exactly).
-    maxPayload: Math.max(engine.limits.maxMessageBytes, engine.limits.maxPresenceBytes) + 1024,
+    maxPayload,
+    WebSocket: RealtimeWebSocket,
   })
-  const scheduler = new FlushScheduler()
+  const settings: WriterSettings = {
+    scheduler: new FlushScheduler(),
+    maxBufferedBytes,
+    frameTooLarge: new Frame(encodeFrame(frameTooLarge(maxPayload))),
+  }
   /** Open sockets and their writers (heartbeat, shutdown, and the shared listeners below). */
   const writers = new Map<WebSocket, SocketWriter>()
   const heartbeat = setInterval(() => {
@@ -122,8 +135,9 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     const writer = writers.get(this)
     if (writer) writer.alive = true
   }
-  function onMessage(this: WebSocket, data: RawData) {
-    writers.get(this)?.conn?.receive(String(data))
+  function onMessage(this: WebSocket, data: RawData, isBinary: boolean) {
+    // Binary frames reach the engine as bytes: it refuses them (the protocol is text only).
+    writers.get(this)?.conn?.receive(isBinary ? (data as Buffer) : String(data))
   }
   function onClose(this: WebSocket, code: number) {
     const writer = writers.get(this)
@@ -132,21 +146,17 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     writer.closed()
     writer.conn?.closed(code)
   }
-  function onSocketError() {} // 'close' follows; errors such as 1009 are answered by ws itself
+  // 'close' follows; on errors such as 1009 ws closes the socket itself (RealtimeWebSocket answers first).
+  function onSocketError() {}
 
   const shouldHandle = (req: IncomingMessage) => pathOf(req) === path
 
-  const originAllowed = (req: IncomingMessage): boolean => {
-    const origin = req.headers.origin
-    if (origin === undefined) return true
-    if (typeof allowedOrigins === 'function') return allowedOrigins(origin, req)
-    if (allowedOrigins) return allowedOrigins.includes(origin)
-    try {
-      return new URL(origin).host === req.headers.host
-    } catch {
-      return false
-    }
-  }
+  const originOk = (req: IncomingMessage): boolean =>
+    originAllowed(req.headers.origin, allowedOrigins, req, {
+      host: req.headers.host,
+      secure: (req.socket as TLSSocket).encrypted === true,
+      forwardedProto: String(req.headers['x-forwarded-proto'] ?? ''),
+    })
 
   /** Set by close(): upgrades still arriving (or still authenticating) are refused with 503. */
   let closing = false
@@ -155,7 +165,7 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void | Promise<void> {
     if (closing) return refuse(socket, 503, 'The realtime server is shutting down.')
     if (!shouldHandle(req)) return refuse(socket, 404, `No realtime endpoint at this path (expected ${path}).`)
-    if (!originAllowed(req)) return refuse(socket, 403, 'Origin not allowed: add it to allowedOrigins.')
+    if (!originOk(req)) return refuse(socket, 403, 'Origin not allowed: add it to allowedOrigins.')
     const failed = (error: unknown) => {
       onError(error)
       refuse(socket, 500, 'getAuthToken failed.')
@@ -179,7 +189,7 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     socket.cork()
     try {
       wss.handleUpgrade(req, socket, head, (ws) => {
-        const writer = new SocketWriter(ws, socket, scheduler, maxBufferedBytes)
+        const writer = new SocketWriter(ws, socket, settings)
         ws.on('error', onSocketError) // before anything can fail: an unhandled 'error' would crash the process
         if (version !== undefined && version !== String(PROTOCOL_VERSION)) {
           writer.close(4400, `unsupported protocol version ${version}; this server speaks ${PROTOCOL_VERSION}`)

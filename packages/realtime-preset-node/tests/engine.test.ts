@@ -1,3 +1,4 @@
+import { type Broker, MemoryBroker } from '@tanstack/realtime/server'
 import { afterEach, expect, test } from 'vitest'
 import { closeClients, eventually, makeClient, rawClient, startProxy, startServer, type TestServer } from './helpers.js'
 
@@ -92,4 +93,62 @@ test('a client with a wrong protocol version that then sends garbage cannot cras
   // Still serving.
   const client = makeClient(server, 'alice')
   await client.subscribe(['still-up'], () => {}).ready
+})
+
+test('a request whose handling throws or rejects unexpectedly is answered with internal and reported', async () => {
+  const memory = new MemoryBroker()
+  const reported: unknown[] = []
+  // A broker failing on some channels, synchronously or asynchronously (as a remote store can).
+  const broker: Broker = {
+    publish(channel, dataJson) {
+      if (channel === '["sync"]') throw new Error('broker failed')
+      if (channel === '["async"]') return Promise.reject(new Error('broker failed later'))
+      return memory.publish(channel, dataJson)
+    },
+    presenceJoin(channel, member) {
+      if (channel === '["sync"]') throw new Error('broker failed')
+      return memory.presenceJoin(channel, member)
+    },
+    subscribe: (channel, listener) => memory.subscribe(channel, listener),
+    unsubscribe: (channel, listener) => memory.unsubscribe(channel, listener),
+    read: (channel, since) => memory.read(channel, since),
+    presenceUpdate: (channel, cid, patch) => memory.presenceUpdate(channel, cid, patch),
+    presenceLeave: (channel, cid) => memory.presenceLeave(channel, cid),
+    close: () => memory.close(),
+  }
+  server = await startServer({ broker, onError: (error) => reported.push(error) })
+  const raw = await rawClient(server.url, 'alice')
+  const internal = { t: 'err', code: 'internal', msg: 'The server failed to handle this request.' }
+  expect(await raw.request({ t: 'pub', id: 1, ch: '["sync"]', data: 1 })).toEqual({ id: 1, ...internal })
+  expect(await raw.request({ t: 'pub', id: 2, ch: '["async"]', data: 1 })).toEqual({ id: 2, ...internal })
+  expect(await raw.request({ t: 'pjoin', id: 3, ch: '["sync"]', state: {} })).toEqual({ id: 3, ...internal })
+  expect(await raw.request({ t: 'pub', id: 4, ch: '["fine"]', data: 1 })).toEqual({ t: 'ack', id: 4, seq: 1 })
+  expect(raw.frames.filter((frame) => frame.id !== undefined)).toHaveLength(4) // one answer each
+  expect(reported).toHaveLength(3)
+})
+
+test('a throwing or rejecting authorize answers every kind of request with a retryable internal error', async () => {
+  const reported: unknown[] = []
+  let asked = 0
+  server = await startServer({
+    authorize: (_user, [name]) => {
+      asked++
+      if (name === 'sync') throw new Error('db down')
+      if (name === 'async') return Promise.reject(new Error('db down'))
+      return { subscribe: true, publish: true, presence: true }
+    },
+    onError: (error) => reported.push(error),
+  })
+  const raw = await rawClient(server.url, 'alice')
+  let id = 0
+  for (const ch of ['["sync"]', '["async"]']) {
+    for (const frame of [{ t: 'sub' }, { t: 'pub', data: 1 }, { t: 'pjoin', state: {} }]) {
+      expect(await raw.request({ ...frame, id: ++id, ch })).toMatchObject({ t: 'err', id, code: 'internal' })
+    }
+  }
+  // A failure is not cached: each request asked again, and each failure was reported.
+  expect(asked).toBe(6)
+  expect(reported).toHaveLength(6)
+  const client = makeClient(server, 'bob')
+  await expect(client.publish(['sync'], 1)).rejects.toMatchObject({ name: 'ServerError', retryable: true })
 })

@@ -13,9 +13,13 @@ import {
   decodeClientFrame,
   encodeFrame,
   encodeMessageFrame,
+  frameTooLarge,
+  MAX_JSON_DEPTH,
+  nestedDeeperThan,
   randomId,
   type ServerFrame,
   TokenBucket,
+  tooDeep,
   utf8Length,
   type WireMember,
 } from '@tanstack/realtime/server'
@@ -161,13 +165,14 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
     let id: number | undefined
     try {
       const config = this.#settings()
-      const text = typeof message === 'string' ? message : fromBytes(new Uint8Array(message))
-      if (text.length > config.maxFrameChars) {
-        this.#error(ws, undefined, 'too_large', `Frame larger than the server accepts (${config.maxFrameChars}).`)
+      const size = typeof message === 'string' ? message.length : message.byteLength
+      if (size > config.maxFrameChars) {
+        send(ws, encodeFrame(frameTooLarge(config.maxFrameChars)))
         await this.#drop(ws, CloseCodes.MessageTooBig, 'frame too large')
         return
       }
-      const frame = decodeClientFrame(text)
+      // Binary frames are refused by the decoder, as on every server.
+      const frame = decodeClientFrame(message)
       if (!('error' in frame) && frame.t === 'ping') return send(ws, PONG)
       id = frame.id
       // Every other frame costs a token, malformed ones included.
@@ -375,6 +380,7 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> {
     if (typeof body !== 'object' || body === null || !('data' in body)) {
       return errorResponse(400, 'invalid', 'The body must be { "data": ... }.')
     }
+    if (nestedDeeperThan(body.data, MAX_JSON_DEPTH)) return errorResponse(400, 'invalid', tooDeep('Message data'))
     const dataJson = JSON.stringify((body as { data: unknown }).data)
     const max = this.#settings().limits.maxMessageBytes
     if (utf8Length(dataJson) > max) {

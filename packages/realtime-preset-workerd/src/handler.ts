@@ -1,5 +1,5 @@
 import { type ChannelKey, InvalidOptionsError, PROTOCOL_VERSION, parseChannelKey } from '@tanstack/realtime'
-import { defaultUserId, type Permissions } from '@tanstack/realtime/server'
+import { defaultUserId, originAllowed, type Permissions } from '@tanstack/realtime/server'
 import type { WorkerdEnv } from './runtime-types.js'
 import {
   AUTH_HEADER,
@@ -44,8 +44,9 @@ export interface WorkerdHandlerOptions<Env extends WorkerdEnv, T = string> {
   path?: string
   /**
    * Origins allowed to connect (protection against cross-site WebSocket hijacking): a list such as
-   * `['https://app.example.com']`, or a function. Default: same origin only. Requests without an
-   * `Origin` header (not from a browser) are allowed.
+   * `['https://app.example.com']`, or a function. Default: same origin only (same host, and an
+   * `http:` page may not connect over TLS). Requests without an `Origin` header (not from a
+   * browser) are allowed.
    */
   allowedOrigins?: readonly string[] | ((origin: string, request: Request) => boolean)
   /** Called with errors thrown by `getAuthToken` and `authorize`. Default: `console.error`. */
@@ -101,18 +102,6 @@ export function createWorkerdHandler<Env extends WorkerdEnv, T = string>(
     return typeof token === 'string' ? 'anonymous' : defaultUserId(token)
   }
 
-  const originAllowed = (request: Request, url: URL): boolean => {
-    const origin = request.headers.get('Origin')
-    if (origin === null) return true
-    if (typeof allowedOrigins === 'function') return allowedOrigins(origin, request)
-    if (allowedOrigins) return allowedOrigins.includes(origin)
-    try {
-      return new URL(origin).host === url.host
-    } catch {
-      return false
-    }
-  }
-
   async function fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url)
     const encoded = url.pathname.startsWith(`${path}/`) ? url.pathname.slice(path.length + 1) : ''
@@ -130,7 +119,12 @@ export function createWorkerdHandler<Env extends WorkerdEnv, T = string>(
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
       return text(426, 'Expected a WebSocket upgrade.', { Upgrade: 'websocket' })
     }
-    if (!originAllowed(request, url)) return text(403, 'Origin not allowed: add it to allowedOrigins.')
+    const originOk = originAllowed(request.headers.get('Origin'), allowedOrigins, request, {
+      host: url.host,
+      secure: url.protocol === 'https:',
+      forwardedProto: request.headers.get('X-Forwarded-Proto'),
+    })
+    if (!originOk) return text(403, 'Origin not allowed: add it to allowedOrigins.')
     let token: T | null | undefined
     try {
       token = await getAuthToken(request, env)

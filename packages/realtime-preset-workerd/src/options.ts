@@ -1,6 +1,6 @@
 import { InvalidOptionsError, type ServerLimits } from '@tanstack/realtime'
 import type { CollectionSource } from '@tanstack/realtime/server'
-import { intOption, type RateLimit } from '@tanstack/realtime/server'
+import { intOption, maxFrameSize, type RateLimit } from '@tanstack/realtime/server'
 
 /**
  * Options of a {@link RealtimeChannel} class: the same limits, history and presence rules as the
@@ -76,8 +76,7 @@ export function resolveChannelOptions(options: RealtimeChannelOptions): ChannelC
     historyTtlMs: intOption(options.historyTtlMs ?? 120_000, 'historyTtlMs'),
     rateLimit,
     graceMs: intOption(options.presenceGraceMs ?? 5000, 'presenceGraceMs', 0),
-    // A frame carries its payload plus a small envelope; anything longer cannot be valid.
-    maxFrameChars: Math.max(maxMessageBytes, maxPresenceBytes) + 1024,
+    maxFrameChars: maxFrameSize({ maxMessageBytes, maxPresenceBytes }),
     onError: options.onError ?? ((error: unknown) => console.error('[tanstack-realtime]', error)),
   }
 }

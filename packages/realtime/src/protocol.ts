@@ -39,6 +39,13 @@ export type WriteOp =
 /** The most row changes one `write` request may carry. */
 export const MAX_WRITE_OPS = 100
 
+/**
+ * How deeply the JSON of a message's `data`, a presence state or patch, or a written row may nest
+ * objects and arrays (`[]` is one level, `[[]]` two). Deeper payloads are refused with `invalid`:
+ * no runtime could serialize them safely.
+ */
+export const MAX_JSON_DEPTH = 64
+
 export type ClientFrame =
   | { t: 'sub'; id: number; ch: string; since?: StreamPosition }
   | { t: 'unsub'; id: number; ch: string }
@@ -98,6 +105,39 @@ export interface DecodeFailure {
   id?: number
 }
 
+/** A frame as a WebSocket delivers it: text, or the bytes of a binary frame. */
+export type IncomingFrame = string | ArrayBuffer | ArrayBufferView
+
+/**
+ * The longest frame (in characters of text) a server accepts: the larger payload limit plus room
+ * for the envelope. Longer frames cannot be valid; they are refused and their socket closed (1009).
+ */
+export function maxFrameSize(limits: Pick<ServerLimits, 'maxMessageBytes' | 'maxPresenceBytes'>): number {
+  return Math.max(limits.maxMessageBytes, limits.maxPresenceBytes) + 1024
+}
+
+/** The id-less `err` a server sends before closing a socket with 1009 (a frame longer than `max`). */
+export function frameTooLarge(max: number): ServerFrame {
+  return { t: 'err', code: 'too_large', msg: `Frame larger than the server accepts (${max}).` }
+}
+
+/**
+ * Whether `value` nests objects and arrays more than `max` levels deep. Recurses at most `max + 1`
+ * levels, so it is safe on values of any depth (JSON.parse builds those; JSON.stringify overflows).
+ */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  if (max === 0) return true
+  for (const child of Array.isArray(value) ? value : Object.values(value)) {
+    if (nestedDeeperThan(child, max - 1)) return true
+  }
+  return false
+}
+
+const BINARY_FRAME: DecodeFailure = {
+  error: 'Binary frames are not accepted: send each frame as JSON in a text frame.',
+}
+
 const MAX_ID = 2 ** 31 - 1
 const MAX_EPOCH_LENGTH = 64
 
@@ -115,12 +155,14 @@ function isSeq(value: unknown): value is number {
 
 /**
  * Decodes and validates a frame sent by a client. Never throws: anything that is not a valid
- * frame comes back as a {@link DecodeFailure} saying what is wrong.
+ * frame comes back as a {@link DecodeFailure} saying what is wrong. Frames are text: a binary frame
+ * is refused whatever it holds (every server applies this one rule).
  */
-export function decodeClientFrame(text: string): ClientFrame | DecodeFailure {
+export function decodeClientFrame(frame: IncomingFrame): ClientFrame | DecodeFailure {
+  if (typeof frame !== 'string') return BINARY_FRAME
   let value: unknown
   try {
-    value = JSON.parse(text)
+    value = JSON.parse(frame)
   } catch {
     return { error: 'Frame is not valid JSON.' }
   }
@@ -155,16 +197,24 @@ export function decodeClientFrame(text: string): ClientFrame | DecodeFailure {
     }
     case 'pub':
       if (!('data' in value)) return { error: 'A publish needs "data".', id }
+      if (nestedDeeperThan(value.data, MAX_JSON_DEPTH)) return { error: tooDeep('Message data'), id }
       return { t, id, ch, data: value.data }
     case 'pjoin':
       if (!isRecord(value.state)) return { error: 'Presence state must be a JSON object.', id }
+      if (nestedDeeperThan(value.state, MAX_JSON_DEPTH)) return { error: tooDeep('Presence state'), id }
       return { t, id, ch, state: value.state }
     case 'pset':
       if (!isRecord(value.patch)) return { error: 'A presence patch must be a JSON object.', id }
+      if (nestedDeeperThan(value.patch, MAX_JSON_DEPTH)) return { error: tooDeep('A presence patch'), id }
       return { t, id, ch, patch: value.patch }
     default:
       return { error: `Unknown frame type ${JSON.stringify(t)}.`, id }
   }
+}
+
+/** The message for a payload nested deeper than {@link MAX_JSON_DEPTH}. */
+export function tooDeep(what: string): string {
+  return `${what} is nested more than ${MAX_JSON_DEPTH} levels deep.`
 }
 
 function decodeWriteOps(value: unknown): WriteOp[] | string {
@@ -179,6 +229,7 @@ function decodeWriteOps(value: unknown): WriteOp[] | string {
     const key = op.key as string | number
     if (op.type === 'delete') ops.push({ type: 'delete', key })
     else if ((op.type === 'insert' || op.type === 'update') && isRecord(op.value)) {
+      if (nestedDeeperThan(op.value, MAX_JSON_DEPTH)) return tooDeep('A row')
       ops.push({ type: op.type, key, value: op.value })
     } else return 'Each op is { type: "insert" | "update", key, value: object } or { type: "delete", key }.'
   }

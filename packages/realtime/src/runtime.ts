@@ -9,7 +9,18 @@
 
 export type TimerHandle = { readonly __timer: unique symbol }
 
+/** The WHATWG URL class every target runtime has (the core compiles without DOM or Node types). */
+export interface UrlLike {
+  protocol: string
+  host: string
+  pathname: string
+  search: string
+  readonly searchParams: { set(name: string, value: string): void }
+  toString(): string
+}
+
 interface RuntimeGlobals {
+  URL: new (url: string, base?: string) => UrlLike
   setTimeout(callback: () => void, ms: number): TimerHandle
   clearTimeout(handle: TimerHandle | undefined): void
   crypto: { getRandomValues<T extends Uint8Array>(array: T): T }
@@ -20,6 +31,15 @@ interface RuntimeGlobals {
 }
 
 const runtime = globalThis as unknown as RuntimeGlobals
+
+/** Parses a URL; undefined when `url` is not one. */
+export function parseUrl(url: string): UrlLike | undefined {
+  try {
+    return new runtime.URL(url)
+  } catch {
+    return undefined
+  }
+}
 
 /**
  * Starts a timer. It does not keep a Node process alive unless `keepAlive` is set: a pending

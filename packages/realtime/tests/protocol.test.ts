@@ -1,5 +1,13 @@
+import fc from 'fast-check'
 import { describe, expect, test } from 'vitest'
-import { decodeClientFrame, encodeMessageFrame, utf8Length } from '../src/protocol.js'
+import {
+  type ClientFrame,
+  decodeClientFrame,
+  encodeMessageFrame,
+  MAX_JSON_DEPTH,
+  nestedDeeperThan,
+  utf8Length,
+} from '../src/protocol.js'
 
 describe('decodeClientFrame', () => {
   test('accepts every valid request', () => {
@@ -42,6 +50,95 @@ describe('decodeClientFrame', () => {
       expect(result, text).toMatchObject({ error: expect.stringMatching(message) })
       expect((result as { id?: number }).id, text).toBe(id)
     }
+  })
+})
+
+describe('decodeClientFrame, property-based', () => {
+  const id = fc.integer({ min: 1, max: 2 ** 31 - 1 })
+  const ch = fc.string({ unit: 'binary', maxLength: 40 })
+  const json = fc.jsonValue({ stringUnit: 'binary', maxDepth: 6 })
+  const object = fc.dictionary(fc.string({ unit: 'binary', maxLength: 8 }), json, { maxKeys: 5 })
+  const key = fc.oneof(fc.string({ maxLength: 10 }), fc.double({ noNaN: true, noDefaultInfinity: true }))
+  const op = fc.oneof(
+    fc.record({ type: fc.constant('delete' as const), key }),
+    fc.record({ type: fc.constantFrom('insert' as const, 'update' as const), key, value: object }),
+  )
+  const frame: fc.Arbitrary<ClientFrame> = fc.oneof(
+    fc.record({ t: fc.constant('sub' as const), id, ch }),
+    fc.record({
+      t: fc.constant('sub' as const),
+      id,
+      ch,
+      since: fc.record({ seq: fc.nat(), epoch: fc.string({ maxLength: 64 }) }),
+    }),
+    fc.record({ t: fc.constantFrom('unsub' as const, 'pleave' as const, 'snap' as const), id, ch }),
+    fc.record({ t: fc.constant('pub' as const), id, ch, data: json }),
+    fc.record({ t: fc.constant('pjoin' as const), id, ch, state: object }),
+    fc.record({ t: fc.constant('pset' as const), id, ch, patch: object }),
+    fc.record({ t: fc.constant('write' as const), id, ch, ops: fc.array(op, { minLength: 1, maxLength: 100 }) }),
+    fc.constant({ t: 'ping' as const }),
+  )
+
+  test('every valid frame decodes to itself', () => {
+    fc.assert(
+      fc.property(frame, (sent) => {
+        // JSON turns -0 into 0: compare with what travels.
+        expect(decodeClientFrame(JSON.stringify(sent))).toEqual(JSON.parse(JSON.stringify(sent)))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  test('anything decodes without throwing; a decoded frame serializes; an id is kept when readable', () => {
+    const nested = fc
+      .tuple(fc.integer({ min: 1, max: 5000 }), fc.boolean())
+      .map(([depth, arrays]) =>
+        arrays ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}0${'}'.repeat(depth)}`,
+      )
+    const text = fc.oneof(
+      fc.string({ unit: 'binary' }),
+      json.map((value) => JSON.stringify(value)),
+      frame.map((sent) => JSON.stringify(sent)),
+      fc.tuple(frame, fc.nat(), fc.string({ unit: 'binary', maxLength: 4 })).map(([sent, at, insert]) => {
+        const text = JSON.stringify(sent)
+        const i = at % (text.length + 1)
+        return text.slice(0, i) + insert + text.slice(i + 1)
+      }),
+      nested.map((value) => `{"t":"pub","id":1,"ch":"x","data":${value}}`),
+      nested,
+    )
+    fc.assert(
+      fc.property(fc.oneof(text, fc.uint8Array({ maxLength: 64 })), (input) => {
+        const decoded = decodeClientFrame(input)
+        let parsed: unknown
+        try {
+          parsed = typeof input === 'string' ? JSON.parse(input) : undefined
+        } catch {}
+        const readableId = (parsed as { id?: unknown } | undefined)?.id
+        if ('error' in decoded) {
+          expect(typeof decoded.error).toBe('string')
+          if (decoded.id !== undefined) expect(decoded.id).toBe(readableId)
+        } else {
+          expect(() => JSON.stringify(decoded)).not.toThrow()
+          expect(nestedDeeperThan(decoded, MAX_JSON_DEPTH + 3)).toBe(false)
+        }
+        if (typeof input !== 'string') expect(decoded).toEqual({ error: expect.stringMatching(/Binary frames/) })
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  test(`payloads nest at most ${MAX_JSON_DEPTH} levels`, () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 3000 }), fc.boolean(), (depth, arrays) => {
+        const value = arrays
+          ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+          : `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`
+        const decoded = decodeClientFrame(`{"t":"pjoin","id":9,"ch":"x","state":{"v":${value}}}`)
+        if (depth + 1 <= MAX_JSON_DEPTH) expect(decoded).toMatchObject({ t: 'pjoin' })
+        else expect(decoded).toEqual({ id: 9, error: 'Presence state is nested more than 64 levels deep.' })
+      }),
+    )
   })
 })
 

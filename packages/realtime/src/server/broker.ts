@@ -56,15 +56,26 @@ export interface MemoryBrokerOptions {
   historySize?: number
   /** How long an idle channel (no listener, no member) keeps its history. Default 120 000 ms. */
   historyTtlMs?: number
+  /**
+   * Total size of every channel's history, in characters of message frames (about their size in
+   * memory). Past it, idle channels are dropped first, the longest idle first, then the history of
+   * the least recently published channels; their resumers are told to reset. Default 64 MiB.
+   */
+  maxHistoryBytes?: number
 }
 
 interface ChannelLog {
   readonly chJson: string
   readonly epoch: string
   seq: number
-  /** Ring buffer of the last `historySize` messages. */
-  readonly history: Array<{ seq: number; frame: Frame }>
+  /**
+   * Ring buffer of the last `historySize` messages, as text: the broadcast frame (and the bytes a
+   * preset cached on it) is not kept, so history holds what {@link MemoryBroker.historyBytes} counts.
+   */
+  readonly history: Array<{ seq: number; text: string }>
   head: number
+  /** Characters held in `history`. */
+  bytes: number
   readonly listeners: Set<BrokerListener>
   readonly members: Map<string, WireMember>
   idleSince: number
@@ -72,39 +83,61 @@ interface ChannelLog {
 
 /**
  * The in-process broker: everything in memory, synchronous, bounded. History is a ring buffer per
- * channel; channels nobody listens to are dropped after `historyTtlMs` (their epoch then changes,
- * so late resumers are told to reset).
+ * channel, and all of it together stays within `maxHistoryBytes`; channels nobody listens to are
+ * dropped after `historyTtlMs` (their epoch then changes, so late resumers are told to reset).
  */
 export class MemoryBroker implements Broker {
   readonly #channels = new Map<string, ChannelLog>()
   readonly #historySize: number
   readonly #historyTtlMs: number
+  readonly #maxHistoryBytes: number
+  #historyBytes = 0
+  /**
+   * Channels holding history, in the order their history goes when the total passes the budget:
+   * idle ones (no listener, no member) by when they became idle or last published, then the others
+   * by when they last published.
+   */
+  readonly #idle = new Map<string, ChannelLog>()
+  readonly #active = new Map<string, ChannelLog>()
   #sweepTimer: TimerHandle | undefined
 
   constructor(options: MemoryBrokerOptions = {}) {
     this.#historySize = intOption(options.historySize ?? 200, 'historySize', 0)
     this.#historyTtlMs = intOption(options.historyTtlMs ?? 120_000, 'historyTtlMs')
+    this.#maxHistoryBytes = intOption(options.maxHistoryBytes ?? 64 * 1024 * 1024, 'maxHistoryBytes', 0)
     this.#scheduleSweep()
+  }
+
+  /** Characters of message frames kept in history across every channel (at most `maxHistoryBytes`). */
+  get historyBytes(): number {
+    return this.#historyBytes
   }
 
   publish(channel: string, dataJson: string): StreamPosition {
     const log = this.#log(channel)
     const seq = ++log.seq
     const frame = new Frame(encodeMessageFrame(log.chJson, seq, dataJson))
+    log.idleSince = Date.now()
     if (this.#historySize > 0) {
-      if (log.history.length < this.#historySize) log.history.push({ seq, frame })
+      const entry = { seq, text: frame.text }
+      if (log.history.length < this.#historySize) log.history.push(entry)
       else {
-        log.history[log.head] = { seq, frame }
+        this.#count(log, -(log.history[log.head]?.text.length ?? 0))
+        log.history[log.head] = entry
         log.head = (log.head + 1) % this.#historySize
       }
+      this.#count(log, entry.text.length)
+      this.#queue(channel, log, true)
+      this.#evict(log)
     }
-    log.idleSince = Date.now()
     for (const listener of log.listeners) listener.message(seq, frame)
     return { seq, epoch: log.epoch }
   }
 
   subscribe(channel: string, listener: BrokerListener): void {
-    this.#log(channel).listeners.add(listener)
+    const log = this.#log(channel)
+    log.listeners.add(listener)
+    this.#queue(channel, log)
   }
 
   unsubscribe(channel: string, listener: BrokerListener): void {
@@ -112,6 +145,7 @@ export class MemoryBroker implements Broker {
     if (!log) return
     log.listeners.delete(listener)
     log.idleSince = Date.now()
+    this.#queue(channel, log)
   }
 
   read(channel: string, since?: StreamPosition): ReadResult {
@@ -126,7 +160,7 @@ export class MemoryBroker implements Broker {
     const messages: ReadResult['messages'] = []
     for (let i = log.history.length - missed; i < log.history.length; i++) {
       const entry = log.history[(log.head + i) % log.history.length]
-      if (entry) messages.push(entry)
+      if (entry) messages.push({ seq: entry.seq, frame: new Frame(entry.text) })
     }
     return { position, messages, reset: false }
   }
@@ -134,6 +168,7 @@ export class MemoryBroker implements Broker {
   presenceJoin(channel: string, member: WireMember): WireMember[] {
     const log = this.#log(channel)
     log.members.set(member.cid, member)
+    this.#queue(channel, log)
     this.#announce(log, { t: 'pres', ch: channel, ev: 'join', m: member }, member.cid)
     return [...log.members.values()]
   }
@@ -151,6 +186,7 @@ export class MemoryBroker implements Broker {
     const log = this.#channels.get(channel)
     if (!log?.members.delete(cid)) return
     log.idleSince = Date.now()
+    this.#queue(channel, log)
     this.#announce(log, { t: 'pres', ch: channel, ev: 'leave', cid }, cid)
   }
 
@@ -158,11 +194,60 @@ export class MemoryBroker implements Broker {
     clearTimer(this.#sweepTimer)
     this.#sweepTimer = undefined
     this.#channels.clear()
+    this.#idle.clear()
+    this.#active.clear()
+    this.#historyBytes = 0
   }
 
   /** Number of channels currently holding state (for stats and tests). */
   get size(): number {
     return this.#channels.size
+  }
+
+  #count(log: ChannelLog, chars: number) {
+    log.bytes += chars
+    this.#historyBytes += chars
+  }
+
+  /**
+   * Puts a channel holding history in its eviction queue (idle or active, per who uses it now); at
+   * the back when `used` (it just published), else where it already stands if its use did not change.
+   */
+  #queue(channel: string, log: ChannelLog, used = false) {
+    if (log.bytes === 0) return
+    const [into, from] = isIdle(log) ? [this.#idle, this.#active] : [this.#active, this.#idle]
+    from.delete(channel)
+    if (used) into.delete(channel)
+    else if (into.has(channel)) return
+    into.set(channel, log)
+  }
+
+  /**
+   * Drops history until the total is within budget: idle channels entirely first, then others'
+   * history. `current` (publishing now) only loses its history, so its sequence goes on.
+   */
+  #evict(current: ChannelLog) {
+    while (this.#historyBytes > this.#maxHistoryBytes) {
+      const [channel, log] = this.#idle.entries().next().value ?? this.#active.entries().next().value ?? []
+      if (!channel || !log) return
+      if (this.#idle.has(channel) && log !== current) {
+        this.#drop(channel, log)
+        continue
+      }
+      this.#idle.delete(channel)
+      this.#active.delete(channel)
+      this.#count(log, -log.bytes)
+      log.history.length = 0
+      log.head = 0
+    }
+  }
+
+  /** Forgets an idle channel: its next use starts a new epoch. */
+  #drop(channel: string, log: ChannelLog) {
+    this.#channels.delete(channel)
+    this.#idle.delete(channel)
+    this.#active.delete(channel)
+    this.#count(log, -log.bytes)
   }
 
   #announce(log: ChannelLog, event: object, originCid: string) {
@@ -179,6 +264,7 @@ export class MemoryBroker implements Broker {
         seq: 0,
         history: [],
         head: 0,
+        bytes: 0,
         listeners: new Set(),
         members: new Map(),
         idleSince: Date.now(),
@@ -193,13 +279,15 @@ export class MemoryBroker implements Broker {
       () => {
         const cutoff = Date.now() - this.#historyTtlMs
         for (const [channel, log] of this.#channels) {
-          if (log.listeners.size === 0 && log.members.size === 0 && log.idleSince < cutoff) {
-            this.#channels.delete(channel)
-          }
+          if (isIdle(log) && log.idleSince < cutoff) this.#drop(channel, log)
         }
         this.#scheduleSweep()
       },
       Math.max(1000, this.#historyTtlMs / 2),
     )
   }
+}
+
+function isIdle(log: ChannelLog): boolean {
+  return log.listeners.size === 0 && log.members.size === 0
 }

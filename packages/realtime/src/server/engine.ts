@@ -7,10 +7,16 @@ import {
   type ClientFrame,
   decodeClientFrame,
   encodeFrame,
+  frameTooLarge,
+  type IncomingFrame,
+  MAX_JSON_DEPTH,
+  maxFrameSize,
+  nestedDeeperThan,
   type RateLimit,
   type ServerFrame,
   type ServerLimits,
   type StreamPosition,
+  tooDeep,
   utf8Length,
 } from '../protocol.js'
 import { TokenBucket } from '../rate-limit.js'
@@ -52,6 +58,11 @@ export interface EngineOptions<I> {
   historySize?: number
   /** How long an idle channel keeps its history (default broker only). Default 120 000 ms. */
   historyTtlMs?: number
+  /**
+   * Total size of the history of every channel (default broker only), in characters of message
+   * frames. Past it, the history of the longest-idle channels is dropped first. Default 64 MiB.
+   */
+  maxHistoryBytes?: number
   /** Largest message `data`, in UTF-8 bytes of its JSON. Default 65 536. */
   maxMessageBytes?: number
   /** Largest presence state, in UTF-8 bytes of its JSON. Default 1024. */
@@ -78,8 +89,11 @@ export interface ConnectionSink {
 export interface EngineConnection {
   readonly id: string
   readonly userId: string
-  /** Hands the engine a text frame received from the client. */
-  receive(text: string): void
+  /**
+   * Hands the engine a frame received from the client: its text, or the bytes of a binary frame
+   * (refused: the protocol is text only).
+   */
+  receive(frame: IncomingFrame): void
   /**
    * Tells the engine the socket closed, with the close code the client sent when known. A client
    * that said goodbye (1000 from `disconnect()`, 1001 when a page unloads) leaves presence at once;
@@ -174,7 +188,9 @@ class Connection implements EngineConnection {
   /** Request rate limit (undefined when disabled). */
   readonly bucket: TokenBucket | undefined
   /** Frames waiting behind one that is still being handled (null when none is). */
-  backlog: string[] | null = null
+  backlog: IncomingFrame[] | null = null
+  /** The id of the request being handled until it is answered. */
+  request: number | undefined = undefined
   backlogChars = 0
   graceTimer: TimerHandle | undefined
   /** The secret a reconnecting client presents to keep this connection's id and presence. */
@@ -196,19 +212,19 @@ class Connection implements EngineConnection {
     if (this.open) this.sink.send(frame)
   }
 
-  receive(text: string): void {
+  receive(frame: IncomingFrame): void {
     if (!this.open) return
     if (!this.backlog) {
-      this.engine.process(this, text)
+      this.engine.process(this, frame)
       return
     }
     // A heartbeat is answered even while a slow request (authorize, load, write) is in progress.
-    if (text === PING) {
+    if (frame === PING) {
       this.send(PONG)
       return
     }
-    this.backlog.push(text)
-    this.backlogChars += text.length
+    this.backlog.push(frame)
+    this.backlogChars += frameLength(frame)
     if (this.backlog.length > MAX_BACKLOG_FRAMES || this.backlogChars > MAX_BACKLOG_CHARS) {
       this.sink.close(CloseCodes.RateLimited, 'too many requests waiting')
       this.engine.disconnected(this)
@@ -236,6 +252,7 @@ class Engine<I> implements RealtimeEngine<I> {
   readonly #graceMs: number
   readonly #onError: (error: unknown) => void
   readonly #maxFrameChars: number
+  readonly #frameTooLarge: Frame
   readonly #collections: Record<string, CollectionSource<I>>
   readonly #connections = new Map<string, Connection>()
   /** Dropped connections still present during the grace period, by id. */
@@ -263,13 +280,14 @@ class Engine<I> implements RealtimeEngine<I> {
       new MemoryBroker({
         ...(options.historySize !== undefined && { historySize: options.historySize }),
         ...(options.historyTtlMs !== undefined && { historyTtlMs: options.historyTtlMs }),
+        ...(options.maxHistoryBytes !== undefined && { maxHistoryBytes: options.maxHistoryBytes }),
       })
     this.#authorize = options.authorize ?? (() => ({ subscribe: true, publish: true, presence: true }))
     this.#getUserId = options.getUserId ?? defaultUserId
     this.#collections = options.collections ?? {}
     this.#onError = options.onError ?? logError
-    // A frame carries its payload plus a small envelope; anything longer cannot be valid.
-    this.#maxFrameChars = Math.max(this.limits.maxMessageBytes, this.limits.maxPresenceBytes) + 1024
+    this.#maxFrameChars = maxFrameSize(this.limits)
+    this.#frameTooLarge = this.#frame(frameTooLarge(this.#maxFrameChars))
   }
 
   connect(identity: I, sink: ConnectionSink, options: { resume?: string | null } = {}): EngineConnection {
@@ -320,6 +338,7 @@ class Engine<I> implements RealtimeEngine<I> {
 
   async publish(channel: ChannelKey, data: unknown): Promise<StreamPosition> {
     const ch = serializeChannelKey(channel)
+    if (nestedDeeperThan(data, MAX_JSON_DEPTH)) throw new InvalidError(tooDeep('Message data'))
     const dataJson = JSON.stringify(data)
     if (dataJson === undefined) throw new InvalidError('Message data must be JSON-serializable.')
     if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
@@ -349,8 +368,8 @@ class Engine<I> implements RealtimeEngine<I> {
   }
 
   /** Handles one frame; while a frame waits on something async, later ones queue behind it. */
-  process(conn: Connection, text: string): void {
-    const pending = this.#run(conn, text)
+  process(conn: Connection, frame: IncomingFrame): void {
+    const pending = this.#run(conn, frame)
     if (!pending) return
     conn.backlog = []
     conn.backlogChars = 0
@@ -365,7 +384,7 @@ class Engine<I> implements RealtimeEngine<I> {
         conn.backlog = null
         return
       }
-      conn.backlogChars -= next.length
+      conn.backlogChars -= frameLength(next)
       const pending = this.#run(conn, next)
       if (pending) {
         pending.finally(() => this.#drain(conn))
@@ -374,14 +393,41 @@ class Engine<I> implements RealtimeEngine<I> {
     }
   }
 
-  #run(conn: Connection, text: string): Promise<unknown> | undefined {
+  /**
+   * Handles one frame and makes sure a request gets exactly one answer: whatever throws or rejects
+   * while handling it (a broker, a bug) is reported and answered with `internal`.
+   */
+  #run(conn: Connection, input: IncomingFrame): Promise<unknown> | undefined {
+    let frame: Exclude<ClientFrame, { t: 'ping' }> | undefined
     try {
-      const result = this.#handle(conn, text)
-      if (result instanceof Promise) return result.catch(this.#onError)
+      frame = this.#request(conn, input)
+      if (!frame) return undefined
+      conn.request = frame.id
+      const result = this.#handle(conn, frame)
+      if (result instanceof Promise) {
+        const { id, t } = frame
+        return result.then(
+          () => this.#handled(conn, id, t),
+          (error) => this.#crashed(conn, id, error),
+        )
+      }
+      this.#handled(conn, frame.id, frame.t)
     } catch (error) {
-      this.#onError(error)
+      this.#crashed(conn, frame?.id, error)
     }
     return undefined
+  }
+
+  /** A request's handler finished: one that did not answer (a bug) is answered with `internal`. */
+  #handled(conn: Connection, id: number, t: string) {
+    if (conn.request === id && conn.open) this.#crashed(conn, id, new Error(`The server did not answer a "${t}".`))
+  }
+
+  #crashed(conn: Connection, id: number | undefined, error: unknown) {
+    this.#onError(error)
+    if (id !== undefined && conn.request === id) {
+      this.#sendError(conn, id, 'internal', 'The server failed to handle this request.')
+    }
   }
 
   disconnected(conn: Connection, goodbye = false): void {
@@ -406,15 +452,23 @@ class Engine<I> implements RealtimeEngine<I> {
     }, this.#graceMs)
   }
 
-  #handle(conn: Connection, text: string): MaybePromise<void> {
-    if (text.length > this.#maxFrameChars) {
-      this.#sendError(conn, undefined, 'too_large', `Frame larger than the server accepts (${this.#maxFrameChars}).`)
+  /**
+   * Decodes a frame and applies the limits every frame is subject to. Returns the request to handle,
+   * or nothing when the frame was answered here (a ping, an invalid or rate-limited frame) or closed
+   * the connection.
+   */
+  #request(conn: Connection, input: IncomingFrame): Exclude<ClientFrame, { t: 'ping' }> | undefined {
+    if (frameLength(input) > this.#maxFrameChars) {
+      conn.send(this.#frameTooLarge)
       conn.sink.close(CloseCodes.MessageTooBig, 'frame too large')
       this.disconnected(conn)
       return
     }
-    const frame = decodeClientFrame(text)
-    if (!('error' in frame) && frame.t === 'ping') return conn.send(PONG)
+    const frame = decodeClientFrame(input)
+    if (!('error' in frame) && frame.t === 'ping') {
+      conn.send(PONG)
+      return
+    }
     // Every other frame costs a token, malformed ones included.
     if (conn.bucket && !conn.bucket.take()) {
       if (conn.bucket.flooding) {
@@ -422,9 +476,17 @@ class Engine<I> implements RealtimeEngine<I> {
         this.disconnected(conn)
         return
       }
-      return this.#sendError(conn, frame.id, 'rate_limited', 'Too many requests: slow down and retry.')
+      this.#sendError(conn, frame.id, 'rate_limited', 'Too many requests: slow down and retry.')
+      return
     }
-    if ('error' in frame) return this.#sendError(conn, frame.id, 'invalid', frame.error)
+    if ('error' in frame) {
+      this.#sendError(conn, frame.id, 'invalid', frame.error)
+      return
+    }
+    return frame
+  }
+
+  #handle(conn: Connection, frame: Exclude<ClientFrame, { t: 'ping' }>): MaybePromise<void> {
     let key: ChannelKey
     try {
       key = this.#parseKey(frame.ch)
@@ -488,7 +550,11 @@ class Engine<I> implements RealtimeEngine<I> {
         for (const message of result.messages) conn.send(message.frame)
         const { seq, epoch } = result.position
         const reset = result.reset ? ',"reset":true' : ''
-        conn.send(new Frame(`{"t":"ack","id":${id},"seq":${seq},"epoch":${JSON.stringify(epoch)}${reset}}`))
+        this.#answer(
+          conn,
+          id,
+          new Frame(`{"t":"ack","id":${id},"seq":${seq},"epoch":${JSON.stringify(epoch)}${reset}}`),
+        )
         const pending = sub.pending ?? []
         sub.pending = null
         for (const message of pending) {
@@ -508,7 +574,7 @@ class Engine<I> implements RealtimeEngine<I> {
     }
     return this.#allowed(conn, frame.id, frame.ch, key, 'publish', () =>
       settle(this.#broker.publish(frame.ch, dataJson), (position) => {
-        conn.send(new Frame(`{"t":"ack","id":${frame.id},"seq":${position.seq}}`))
+        this.#answer(conn, frame.id, new Frame(`{"t":"ack","id":${frame.id},"seq":${position.seq}}`))
       }),
     )
   }
@@ -526,7 +592,7 @@ class Engine<I> implements RealtimeEngine<I> {
       conn.setPresence(ch, state)
       this.#channel(ch).present.set(conn.id, conn)
       return settle(this.#broker.presenceJoin(ch, { cid: conn.id, uid: conn.userId, state }), (members) => {
-        conn.send(this.#frame({ t: 'ack', id, members }))
+        this.#answer(conn, id, this.#frame({ t: 'ack', id, members }))
       })
     })
   }
@@ -560,7 +626,7 @@ class Engine<I> implements RealtimeEngine<I> {
         try {
           const rows = await source.load(key, conn.identity as I)
           if (!Array.isArray(rows)) throw new TypeError(`collections.${key[0]}.load must return an array of rows.`)
-          conn.send(this.#frame({ t: 'ack', id, rows, seq: position.seq, epoch: position.epoch }))
+          this.#answer(conn, id, this.#frame({ t: 'ack', id, rows, seq: position.seq, epoch: position.epoch }))
         } catch (error) {
           this.#rejected(conn, id, error, 'The server failed to load the collection.')
         }
@@ -584,7 +650,7 @@ class Engine<I> implements RealtimeEngine<I> {
             throw new TooLargeError(`The resulting changes are larger than ${this.limits.maxMessageBytes} bytes.`)
           }
           const position = await this.#broker.publish(ch, dataJson)
-          conn.send(this.#frame({ t: 'ack', id, seq: position.seq, epoch: position.epoch }))
+          this.#answer(conn, id, this.#frame({ t: 'ack', id, seq: position.seq, epoch: position.epoch }))
         } catch (error) {
           this.#rejected(conn, id, error, 'The server failed to apply the write.')
         }
@@ -711,11 +777,18 @@ class Engine<I> implements RealtimeEngine<I> {
   }
 
   #ack(conn: Connection, id: number) {
-    conn.send(new Frame(`{"t":"ack","id":${id}}`))
+    this.#answer(conn, id, new Frame(`{"t":"ack","id":${id}}`))
   }
 
   #sendError(conn: Connection, id: number | undefined, code: RealtimeErrorCode, msg: string) {
-    conn.send(this.#frame(id === undefined ? { t: 'err', code, msg } : { t: 'err', id, code, msg }))
+    if (id === undefined) conn.send(this.#frame({ t: 'err', code, msg }))
+    else this.#answer(conn, id, this.#frame({ t: 'err', id, code, msg }))
+  }
+
+  /** Sends the answer to request `id` (an `ack` or `err`), marking the request answered. */
+  #answer(conn: Connection, id: number, frame: Frame) {
+    if (conn.request === id) conn.request = undefined
+    conn.send(frame)
   }
 
   #frame(frame: ServerFrame): Frame {
@@ -731,6 +804,10 @@ function deepFreeze<T>(value: T): T {
   return value
 }
 
+function frameLength(frame: IncomingFrame): number {
+  return typeof frame === 'string' ? frame.length : frame.byteLength
+}
+
 function exceedsBytes(text: string, max: number): boolean {
   if (text.length > max) return true
   return text.length * 3 > max && utf8Length(text) > max
@@ -744,7 +821,7 @@ function exceedsBytes(text: string, max: number): boolean {
  * ```ts
  * const engine = createRealtimeEngine({ authorize: (userId, [name]) => ({ subscribe: true }) })
  * const conn = engine.connect(userId, { send: (frame) => socket.send(frame.text), close: (c, r) => socket.close(c, r) })
- * socket.on('message', (text) => conn.receive(String(text)))
+ * socket.on('message', (data, isBinary) => conn.receive(isBinary ? data : String(data)))
  * socket.on('close', () => conn.closed())
  * ```
  */

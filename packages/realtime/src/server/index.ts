@@ -8,8 +8,18 @@
 export type { CollectionChange, CollectionMessage } from '../collections/changes.js'
 export { changesFromOps } from '../collections/changes.js'
 export { intOption } from '../options.js'
-export type { ClientFrame, RateLimit, ServerFrame, WireMember } from '../protocol.js'
-export { decodeClientFrame, encodeFrame, encodeMessageFrame, utf8Length } from '../protocol.js'
+export type { ClientFrame, IncomingFrame, RateLimit, ServerFrame, WireMember } from '../protocol.js'
+export {
+  decodeClientFrame,
+  encodeFrame,
+  encodeMessageFrame,
+  frameTooLarge,
+  MAX_JSON_DEPTH,
+  maxFrameSize,
+  nestedDeeperThan,
+  tooDeep,
+  utf8Length,
+} from '../protocol.js'
 export { TokenBucket } from '../rate-limit.js'
 export { randomId } from '../runtime.js'
 export type { Broker, BrokerListener, MemoryBrokerOptions, ReadResult } from './broker.js'
@@ -26,4 +36,6 @@ export type {
 } from './engine.js'
 export { createRealtimeEngine } from './engine.js'
 export { Frame } from './frame.js'
+export type { OriginTarget } from './origin.js'
+export { originAllowed } from './origin.js'
 export { defaultUserId } from './user-id.js'

@@ -399,6 +399,12 @@ export function conformanceSuite(harness: Harness): void {
       const url = server.socketUrl('["chat"]', 'token=alice')
       expect(await upgradeStatus(url, { Origin: 'http://evil.example' })).toBe(403)
       expect(await upgradeStatus(url, { Origin: `http://127.0.0.1:${server.port}` })).toBe(101)
+      // Same host, other scheme: a page served over http may not use a TLS connection (here
+      // reported by a TLS-terminating proxy). An https page behind such a proxy is accepted.
+      const proxied = { 'X-Forwarded-Proto': 'https' }
+      expect(await upgradeStatus(url, { ...proxied, Origin: `http://127.0.0.1:${server.port}` })).toBe(403)
+      expect(await upgradeStatus(url, { ...proxied, Origin: `https://127.0.0.1:${server.port}` })).toBe(101)
+      expect(await upgradeStatus(url, { Origin: `ftp://127.0.0.1:${server.port}` })).toBe(403)
       await server.stop()
 
       server = await start({ allowedOrigins: ['https://app.example'] })
@@ -502,7 +508,59 @@ export function conformanceSuite(harness: Harness): void {
       })
       socket.send(JSON.stringify({ t: 'pub', id: 2, ch: '["lobby"]', data: 'x'.repeat(5000) }))
       expect((await socket.closed).code).toBe(1009)
+      // The id-less err the protocol promises arrives before the close.
+      expect(socket.frames.filter((frame) => frame.t === 'err' && frame.id === undefined)).toEqual([
+        { t: 'err', code: 'too_large', msg: expect.stringMatching(/Frame larger than the server accepts/) },
+      ])
       await other.stillWorks('after the big frame')
+    })
+
+    test('deeply nested payloads are answered once each with invalid; the limit is 64 levels', async () => {
+      const server = await start()
+      const other = await bystander(server.client('bystander'))
+      const socket = await raw(server, '["lobby"]')
+      const nested = (depth: number, open = '[', close = ']') => `${open.repeat(depth)}${close.repeat(depth)}`
+      const objects = (depth: number) => `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`
+      const ch = JSON.stringify('["lobby"]')
+      // About 10 KB frames nested thousands of levels: more than JSON.stringify's recursion takes.
+      socket.send(`{"t":"pub","id":1,"ch":${ch},"data":${nested(5000)}}`)
+      socket.send(`{"t":"pjoin","id":2,"ch":${ch},"state":${objects(2000)}}`)
+      socket.send(`{"t":"pjoin","id":3,"ch":${ch},"state":{}}`)
+      socket.send(`{"t":"pset","id":4,"ch":${ch},"patch":${objects(2000)}}`)
+      socket.send(`{"t":"pub","id":5,"ch":${ch},"data":${nested(64)}}`)
+      socket.send(`{"t":"pub","id":6,"ch":${ch},"data":${nested(65)}}`)
+      socket.send(`{"t":"pjoin","id":7,"ch":${ch},"state":${objects(65)}}`)
+      const barrier = await socket.request({ t: 'pub', id: 8, ch: '["lobby"]', data: 'barrier' })
+      expect(barrier).toMatchObject({ t: 'ack' })
+      const answers = socket.frames.filter((frame) => frame.t === 'ack' || frame.t === 'err')
+      expect(answers.map((frame) => [frame.id, frame.code ?? frame.t])).toEqual([
+        [1, 'invalid'],
+        [2, 'invalid'],
+        [3, 'ack'],
+        [4, 'invalid'],
+        [5, 'ack'],
+        [6, 'invalid'],
+        [7, 'invalid'],
+        [8, 'ack'],
+      ])
+      expect(answers[0].msg).toMatch(/nested more than 64 levels/)
+      await other.stillWorks('after deep nesting')
+      socket.ws.close()
+    })
+
+    test('binary frames are refused with an id-less invalid error, with or without a byte-order mark', async () => {
+      const server = await start()
+      const socket = await raw(server, '["lobby"]')
+      const frame = JSON.stringify({ t: 'pub', id: 1, ch: '["lobby"]', data: 'binary' })
+      socket.ws.send(Buffer.from(frame))
+      socket.ws.send(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(frame)]))
+      expect(await socket.request({ t: 'pub', id: 2, ch: '["lobby"]', data: 'text' })).toMatchObject({ t: 'ack' })
+      const errors = socket.frames.filter((reply) => reply.t === 'err' || reply.id === 1)
+      expect(errors).toEqual([
+        { t: 'err', code: 'invalid', msg: expect.stringMatching(/Binary frames are not accepted/) },
+        { t: 'err', code: 'invalid', msg: expect.stringMatching(/Binary frames are not accepted/) },
+      ])
+      socket.ws.close()
     })
 
     test('a flood is rate limited, then disconnected; the client paces itself; others keep working', async () => {
