@@ -11,9 +11,10 @@ const seedServerPort = vi.hoisted(() => ({ value: 0 }))
 vi.mock('ws', async (importOriginal) => {
   const ws = await importOriginal<typeof import('ws')>()
   class ToSeedServer extends ws.WebSocket {
-    constructor(address: string | URL, ...rest: unknown[]) {
-      const to = String(address).replace('ws://localhost:3000/', `ws://127.0.0.1:${seedServerPort.value}/`)
-      super(to, ...(rest as []))
+    constructor(address: string | URL | null, ...rest: unknown[]) {
+      // Client sockets dial the seed's address; the server's own sockets (address null) pass through.
+      const to = address && String(address).replace('ws://localhost:3000/', `ws://127.0.0.1:${seedServerPort.value}/`)
+      super(to as string, ...(rest as []))
     }
   }
   return { ...ws, default: ToSeedServer, WebSocket: ToSeedServer }

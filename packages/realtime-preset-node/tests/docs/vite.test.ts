@@ -79,8 +79,8 @@ test('changeOrigin (also implied by the string shorthand) rewrites Host, so the 
   expect(await status({ target, ws: true })).toBe(101)
   expect(await status(target)).toBe(403)
   expect(await status({ target, ws: true, changeOrigin: true })).toBe(403)
-  // rewriteWsOrigin makes the Origin match the target: accepted, with no Origin protection left.
-  expect(await status({ target, ws: true, changeOrigin: true, rewriteWsOrigin: true })).toBe(101)
+  // rewriteWsOrigin sets the Origin to the target's ws:// URL, which is no page's origin: refused too.
+  expect(await status({ target, ws: true, changeOrigin: true, rewriteWsOrigin: true })).toBe(403)
 })
 
 test('without a proxy, the documented allowedOrigins admit the Vite page and nobody else', async () => {
