@@ -47,14 +47,19 @@ export const MAX_WRITE_OPS = 100
 export const MAX_JSON_DEPTH = 64
 
 export type ClientFrame =
-  | { t: 'sub'; id: number; ch: string; since?: StreamPosition }
+  /**
+   * Subscribe. `since`: resume after this position (replay or reset). `rewind` (without `since`): first
+   * deliver up to this many of the newest kept messages, in order.
+   */
+  | { t: 'sub'; id: number; ch: string; since?: StreamPosition; rewind?: number }
   | { t: 'unsub'; id: number; ch: string }
-  | { t: 'pub'; id: number; ch: string; data: unknown }
+  /** Publish. `idem`: an idempotency key; a retry with the same key is applied once and acked alike. */
+  | { t: 'pub'; id: number; ch: string; data: unknown; idem?: string }
   | { t: 'pjoin'; id: number; ch: string; state: Record<string, unknown> }
   | { t: 'pset'; id: number; ch: string; patch: Record<string, unknown> }
   | { t: 'pleave'; id: number; ch: string }
   | { t: 'snap'; id: number; ch: string }
-  | { t: 'write'; id: number; ch: string; ops: WriteOp[] }
+  | { t: 'write'; id: number; ch: string; ops: WriteOp[]; idem?: string }
   | { t: 'ping' }
 
 /** Token bucket: `perSecond` sustained, up to `burst` at once. */
@@ -149,6 +154,15 @@ function isId(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) > 0 && (value as number) <= MAX_ID
 }
 
+/** The most messages a subscribe may ask to rewind. */
+export const MAX_REWIND = 1000
+
+const IDEM_ERROR = '"idem" must be 1 to 64 characters from A-Z, a-z, 0-9, _ and -.'
+
+function isIdempotencyKey(value: unknown): value is string {
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value)
+}
+
 function isSeq(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0
 }
@@ -175,7 +189,14 @@ export function decodeClientFrame(frame: IncomingFrame): ClientFrame | DecodeFai
   const ch = value.ch
   switch (t) {
     case 'sub': {
-      const since = value.since
+      const { since, rewind } = value
+      if (rewind !== undefined) {
+        if (since !== undefined) return { error: 'A subscribe has "since" or "rewind", not both.', id }
+        if (!Number.isInteger(rewind) || (rewind as number) < 1 || (rewind as number) > MAX_REWIND) {
+          return { error: `"rewind" must be an integer from 1 to ${MAX_REWIND}.`, id }
+        }
+        return { t, id, ch, rewind: rewind as number }
+      }
       if (since === undefined) return { t, id, ch }
       if (
         !isRecord(since) ||
@@ -193,12 +214,18 @@ export function decodeClientFrame(frame: IncomingFrame): ClientFrame | DecodeFai
       return { t, id, ch }
     case 'write': {
       const ops = decodeWriteOps(value.ops)
-      return typeof ops === 'string' ? { error: ops, id } : { t, id, ch, ops }
+      if (typeof ops === 'string') return { error: ops, id }
+      const idem = value.idem
+      if (idem === undefined) return { t, id, ch, ops }
+      return isIdempotencyKey(idem) ? { t, id, ch, ops, idem } : { error: IDEM_ERROR, id }
     }
-    case 'pub':
+    case 'pub': {
       if (!('data' in value)) return { error: 'A publish needs "data".', id }
       if (nestedDeeperThan(value.data, MAX_JSON_DEPTH)) return { error: tooDeep('Message data'), id }
-      return { t, id, ch, data: value.data }
+      const idem = value.idem
+      if (idem === undefined) return { t, id, ch, data: value.data }
+      return isIdempotencyKey(idem) ? { t, id, ch, data: value.data, idem } : { error: IDEM_ERROR, id }
+    }
     case 'pjoin':
       if (!isRecord(value.state)) return { error: 'Presence state must be a JSON object.', id }
       if (nestedDeeperThan(value.state, MAX_JSON_DEPTH)) return { error: tooDeep('Presence state'), id }

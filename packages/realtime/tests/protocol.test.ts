@@ -29,6 +29,26 @@ describe('decodeClientFrame', () => {
     expect(decodeClientFrame('{"t":"pleave","id":5,"ch":"x"}')).toMatchObject({ t: 'pleave' })
     expect(decodeClientFrame('{"t":"unsub","id":6,"ch":"x"}')).toMatchObject({ t: 'unsub' })
     expect(decodeClientFrame('{"t":"ping"}')).toEqual({ t: 'ping' })
+    expect(decodeClientFrame('{"t":"sub","id":7,"ch":"x","rewind":20}')).toEqual({
+      t: 'sub',
+      id: 7,
+      ch: 'x',
+      rewind: 20,
+    })
+    expect(decodeClientFrame('{"t":"pub","id":8,"ch":"x","data":1,"idem":"k-1_A"}')).toEqual({
+      t: 'pub',
+      id: 8,
+      ch: 'x',
+      data: 1,
+      idem: 'k-1_A',
+    })
+    expect(decodeClientFrame('{"t":"write","id":9,"ch":"x","ops":[{"type":"delete","key":1}],"idem":"w1"}')).toEqual({
+      t: 'write',
+      id: 9,
+      ch: 'x',
+      ops: [{ type: 'delete', key: 1 }],
+      idem: 'w1',
+    })
   })
 
   test('says what is wrong with an invalid frame, keeping the id when it can', () => {
@@ -44,6 +64,12 @@ describe('decodeClientFrame', () => {
       ['{"t":"pset","id":3,"ch":"x","patch":"a"}', /patch must be a JSON object/, 3],
       ['{"t":"sub","id":4,"ch":"x","since":{"seq":"1","epoch":"e"}}', /since/, 4],
       ['{"t":"nope","id":5,"ch":"x"}', /Unknown frame type "nope"/, 5],
+      ['{"t":"sub","id":6,"ch":"x","rewind":0}', /"rewind" must be an integer from 1 to 1000/, 6],
+      ['{"t":"sub","id":6,"ch":"x","rewind":1001}', /"rewind" must be an integer from 1 to 1000/, 6],
+      ['{"t":"sub","id":6,"ch":"x","rewind":5,"since":{"seq":1,"epoch":"e"}}', /"since" or "rewind", not both/, 6],
+      ['{"t":"pub","id":7,"ch":"x","data":1,"idem":""}', /"idem" must be 1 to 64/, 7],
+      ['{"t":"pub","id":7,"ch":"x","data":1,"idem":"a b"}', /"idem" must be 1 to 64/, 7],
+      ['{"t":"write","id":8,"ch":"x","ops":[{"type":"delete","key":1}],"idem":7}', /"idem" must be 1 to 64/, 8],
     ]
     for (const [text, message, id] of cases) {
       const result = decodeClientFrame(text)
