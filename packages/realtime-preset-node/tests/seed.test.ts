@@ -27,6 +27,7 @@ test('every ts snippet in the README and the seed Node snippets are run by this 
     'seed-server.ts',
     'seed-client.ts',
     'seed-usage.ts',
+    'readme-server.ts',
     'readme-usage.ts',
     'readme-typed.ts',
     'readme-collections.ts',
