@@ -662,6 +662,12 @@ check(
 const kb = (/** @type {number} */ v) => `${(v / 1024).toFixed(2)} KB`
 check('core client + Node transport <= 5 KB min+gz', bundle('core'), (v) => v <= BUDGETS.core, kb)
 check('React adapter <= 1.5 KB min+gz', bundle('react'), (v) => v <= BUDGETS.react, kb)
+for (const [id, name] of /** @type {const} */ ([
+  ['vue', 'Vue'],
+  ['solid', 'Solid'],
+  ['svelte', 'Svelte'],
+]))
+  check(`${name} adapter <= 1.5 KB min+gz`, bundle(id), (v) => v <= BUDGETS[id], kb)
 
 const totalS = (performance.now() - started) / 1000
 console.log(`\n${table.join('\n')}`)

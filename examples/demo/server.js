@@ -9,7 +9,8 @@ import { InvalidError } from '@tanstack/realtime'
 import { createNodeServer } from '@tanstack/realtime-preset-node'
 import { openTodoStore } from './todo-store.js'
 
-const dist = fileURLToPath(new URL('dist', import.meta.url))
+// DEMO_DIST: the Vue, Solid and Svelte examples serve their own builds with this server.
+const dist = process.env.DEMO_DIST ?? fileURLToPath(new URL('dist', import.meta.url))
 const dataFile = process.env.DEMO_DATA_FILE ?? fileURLToPath(new URL('data/todos.json', import.meta.url))
 const todos = await openTodoStore(dataFile)
 

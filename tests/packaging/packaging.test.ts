@@ -101,6 +101,9 @@ test('the packed packages install as the README says, type-check and run the Tod
     '@tanstack/realtime',
     '@tanstack/realtime-preset-node',
     '@tanstack/realtime-preset-workerd',
+    '@tanstack/solid-realtime',
+    '@tanstack/svelte-realtime',
+    '@tanstack/vue-realtime',
   ])
   mkdirSync(join(app, 'src'), { recursive: true })
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }))

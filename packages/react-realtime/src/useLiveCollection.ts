@@ -1,39 +1,9 @@
 'use client'
 // Everything from @tanstack/react-db (which re-exports @tanstack/db): the collections this hook creates
 // are then always of the TanStack DB copy its useLiveQuery reads.
-import {
-  type Collection,
-  type CollectionConfig,
-  createCollection,
-  type NonSingleResult,
-  useLiveQuery,
-} from '@tanstack/react-db'
-import type { LiveCollectionUtils, RealtimeClient, RowKey } from '@tanstack/realtime'
+import { type Collection, createCollection, type NonSingleResult, useLiveQuery } from '@tanstack/react-db'
+import { type LiveCollectionConfig, type LiveCollectionUtils, type RowKey, sharedCollection } from '@tanstack/realtime'
 import { useMemo } from 'react'
-
-type LiveConfig<T extends object, K extends RowKey> = CollectionConfig<T, K, never, LiveCollectionUtils> & {
-  id: string
-  utils: LiveCollectionUtils
-}
-
-/** One collection per client and channel, so every component (and every render) shares it. */
-const collections = new WeakMap<RealtimeClient, Map<string, Collection<any, any, LiveCollectionUtils>>>()
-
-function collectionFor<T extends object, K extends RowKey>(
-  config: LiveConfig<T, K>,
-): Collection<T, K, LiveCollectionUtils> {
-  let byId = collections.get(config.utils.client)
-  if (!byId) {
-    byId = new Map()
-    collections.set(config.utils.client, byId)
-  }
-  let collection = byId.get(config.id)
-  if (!collection) {
-    collection = createCollection(config) as Collection<any, any, LiveCollectionUtils>
-    byId.set(config.id, collection)
-  }
-  return collection as Collection<T, K, LiveCollectionUtils>
-}
 
 /** What {@link useLiveCollection} returns. */
 export interface UseLiveCollectionResult<T extends object, K extends RowKey> {
@@ -71,12 +41,12 @@ export interface UseLiveCollectionResult<T extends object, K extends RowKey> {
  * ```
  */
 export function useLiveCollection<T extends object, K extends RowKey>(
-  config: LiveConfig<T, K>,
+  config: LiveCollectionConfig<T, K>,
 ): UseLiveCollectionResult<T, K> {
   const client = config.utils.client
   const id = config.id
   // biome-ignore lint/correctness/useExhaustiveDependencies: the collection is identified by client and id
-  const collection = useMemo(() => collectionFor(config), [client, id])
+  const collection = useMemo(() => sharedCollection(config, createCollection), [client, id])
   const { data, status, isLoading, isReady, isError } = useLiveQuery(collection as typeof collection & NonSingleResult)
   return { data: (data ?? []) as T[], collection, status, isLoading, isReady, isError }
 }

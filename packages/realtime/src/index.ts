@@ -51,6 +51,8 @@ export type { CollectionChange, CollectionMessage, RowKey } from './collections/
 export type { LiveCollectionOptions, LiveCollectionUtils } from './collections/live-collection.js'
 export { liveCollectionOptions } from './collections/live-collection.js'
 export { liveQueryOptions } from './collections/live-query.js'
+export type { LiveCollectionConfig } from './collections/shared-collection.js'
+export { sharedCollection } from './collections/shared-collection.js'
 export * from './errors.js'
 export type { ServerLimits, StreamPosition, WriteOp } from './protocol.js'
 export { MAX_JSON_DEPTH, PROTOCOL_VERSION } from './protocol.js'

@@ -1,0 +1,3 @@
+import { testFrameworkExample } from '../../support/framework-example.js'
+
+testFrameworkExample('svelte')

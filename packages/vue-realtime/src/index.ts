@@ -1,0 +1,25 @@
+/**
+ * `@tanstack/vue-realtime`: a plugin and composables over the TanStack Realtime client. The
+ * composables only wire the core's observers into Vue refs; reconnects, ref counting, throttling and
+ * presence live in `@tanstack/realtime`.
+ *
+ * @module
+ */
+export type {
+  ChannelDefinition,
+  ChannelKey,
+  ConnectionStatus,
+  PresenceChannelDefinition,
+  PresenceMember,
+  PresenceSnapshot,
+  RealtimeClient,
+} from '@tanstack/realtime'
+export { defineChannel, presenceChannel } from '@tanstack/realtime'
+export { MissingProviderError, provideRealtimeClient, RealtimePlugin } from './context.js'
+export type { UsePresenceOptions, UsePresenceResult } from './usePresence.js'
+export { usePresence } from './usePresence.js'
+export { usePublish } from './usePublish.js'
+export type { UseRealtimeResult } from './useRealtime.js'
+export { useRealtime } from './useRealtime.js'
+export type { UseSubscribeOptions } from './useSubscribe.js'
+export { useSubscribe } from './useSubscribe.js'
