@@ -308,6 +308,16 @@ export function encodeMessageFrame(chJson: string, seq: number, dataJson: string
   return `{"t":"msg","ch":${chJson},"seq":${seq},"data":${dataJson}}`
 }
 
+/**
+ * Builds a resync hint: a `msg` frame without `data` whose `seq` is past any position. A server sends
+ * it when it lost a channel's continuity (a broker shared by several processes lost the history, or
+ * could not fill a gap): the client sees a gap and subscribes again from its last position, so it
+ * gets the missed messages or an explicit reset. Clients never deliver it.
+ */
+export function encodeResyncFrame(chJson: string, seq: number): string {
+  return `{"t":"msg","ch":${chJson},"seq":${seq}}`
+}
+
 /** UTF-8 byte length of a string without allocating (for size limits in every runtime). */
 export function utf8Length(text: string): number {
   let bytes = text.length

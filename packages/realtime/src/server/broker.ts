@@ -10,6 +10,21 @@ export interface BrokerListener {
   message(seq: number, frame: Frame): void
   /** A presence event (`pres` frame) caused by connection `originCid`. */
   presence(frame: Frame, originCid: string): void
+  /**
+   * The broker lost the channel's continuity (its history was lost, or a gap could not be filled):
+   * every subscriber must catch up from its own position, and learn replay or reset.
+   */
+  reset?(): void
+  /** Connection `cid`'s membership was taken over by a connection that resumed on another process. */
+  claimed?(cid: string): void
+}
+
+/** The memberships a connection that resumed on this process took over from another process. */
+export interface TakenOver {
+  /** The connection id it keeps. */
+  cid: string
+  /** Its presence state per channel. */
+  presence: Map<string, Record<string, unknown>>
 }
 
 /** The answer to {@link Broker.read}. */
@@ -40,12 +55,26 @@ export interface Broker {
   unsubscribe(channel: string, listener: BrokerListener): void
   /** The current position, plus the messages after `since` when given and still in history. */
   read(channel: string, since?: StreamPosition): MaybePromise<ReadResult>
-  /** Adds or replaces a member and announces it; returns every member, the new one included. */
-  presenceJoin(channel: string, member: WireMember): MaybePromise<WireMember[]>
+  /**
+   * Adds or replaces a member and announces it; returns every member, the new one included.
+   * `session` is the connection's resume secret (for brokers that let it resume on another process).
+   */
+  presenceJoin(channel: string, member: WireMember, session?: { resumeToken: string }): MaybePromise<WireMember[]>
   /** Merges `patch` into a member's state and announces the patch. Returns false if not a member. */
   presenceUpdate(channel: string, cid: string, patch: Record<string, unknown>): MaybePromise<boolean>
   /** Removes a member and announces it. */
   presenceLeave(channel: string, cid: string): MaybePromise<void>
+  /**
+   * Optional (brokers shared by several processes): takes over the memberships of the connection
+   * that held resume secret `resumeToken` on another process, for a connection of user `uid` now
+   * holding `session.resumeToken`. Undefined when there is none (expired, or another user's).
+   */
+  takeOver?(resumeToken: string, uid: string, session: { resumeToken: string }): Promise<TakenOver | undefined>
+  /**
+   * Optional (brokers shared by several processes): runs `task` while no other process runs one for
+   * `channel`, so collection writes are applied and broadcast in one order everywhere.
+   */
+  exclusive?<T>(channel: string, task: () => Promise<T>): Promise<T>
   /** Stops timers and drops listeners. */
   close(): MaybePromise<void>
 }

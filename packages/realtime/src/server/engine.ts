@@ -7,6 +7,7 @@ import {
   type ClientFrame,
   decodeClientFrame,
   encodeFrame,
+  encodeResyncFrame,
   frameTooLarge,
   type IncomingFrame,
   MAX_JSON_DEPTH,
@@ -21,7 +22,7 @@ import {
 } from '../protocol.js'
 import { TokenBucket } from '../rate-limit.js'
 import { clearTimer, logError, randomId, setTimer, type TimerHandle } from '../runtime.js'
-import { type Broker, type BrokerListener, MemoryBroker, type ReadResult } from './broker.js'
+import { type Broker, type BrokerListener, MemoryBroker, type ReadResult, type TakenOver } from './broker.js'
 import type { CollectionSource } from './collections.js'
 import { Frame } from './frame.js'
 import { defaultUserId } from './user-id.js'
@@ -132,6 +133,12 @@ interface Subscription {
   readonly conn: Connection
   /** Messages that arrived while the subscription was catching up; null once live. */
   pending: Array<{ seq: number; frame: Frame }> | null
+  /**
+   * Once live, the sequence number it is past: a message at or before it (a broker fed by another
+   * process's stream may hand it one the catch-up already sent) is not sent again. Infinity once
+   * the broker lost continuity: nothing more until the client subscribes again.
+   */
+  after: number
 }
 
 type MaybePromise<T> = T | Promise<T>
@@ -149,19 +156,44 @@ const MAX_BACKLOG_CHARS = 8 * 1024 * 1024
 const MAX_CACHED_PERMISSIONS = 256
 const MAX_CACHED_KEYS = 10_000
 
+/** Past any sequence number: the `seq` of a resync hint. */
+const RESYNC_SEQ = Number.MAX_SAFE_INTEGER
+
 class LocalChannel implements BrokerListener {
   readonly subscribers = new Set<Subscription>()
   readonly present = new Map<string, Connection>()
 
+  constructor(readonly ch: string) {}
+
   message(seq: number, frame: Frame): void {
     for (const sub of this.subscribers) {
       if (sub.pending) sub.pending.push({ seq, frame })
-      else sub.conn.send(frame)
+      else if (seq > sub.after) sub.conn.send(frame)
     }
   }
 
   presence(frame: Frame, originCid: string): void {
     for (const [cid, conn] of this.present) if (cid !== originCid) conn.send(frame)
+  }
+
+  /**
+   * The broker lost continuity: each subscriber gets a resync hint (a `msg` past any position, so the
+   * client sees a gap and subscribes again from its position: replay or reset), then nothing more.
+   */
+  reset(): void {
+    const hint = new Frame(encodeResyncFrame(JSON.stringify(this.ch), RESYNC_SEQ))
+    for (const sub of this.subscribers) {
+      if (sub.pending) sub.pending.push({ seq: RESYNC_SEQ, frame: hint })
+      else if (sub.after !== Number.POSITIVE_INFINITY) {
+        sub.conn.send(hint)
+        sub.after = Number.POSITIVE_INFINITY
+      }
+    }
+  }
+
+  claimed(cid: string): void {
+    const conn = this.present.get(cid)
+    if (conn) conn.engine.claimedElsewhere(conn)
   }
 
   get empty(): boolean {
@@ -200,7 +232,8 @@ class Connection implements EngineConnection {
 
   constructor(
     readonly engine: Engine<any>,
-    readonly id: string,
+    /** Changes once when the connection resumes one that another process held. */
+    public id: string,
     readonly userId: string,
     readonly identity: unknown,
     readonly sink: ConnectionSink,
@@ -307,26 +340,89 @@ class Engine<I> implements RealtimeEngine<I> {
       }
     }
     const conn = new Connection(this, id, userId, identity, sink)
-    if (inherited?.size) {
-      conn.presence = inherited
-      for (const ch of inherited.keys()) this.#channel(ch).present.set(id, conn)
-      // The client re-joins what it still wants; what it left while away is dropped.
-      conn.unconfirmed = new Set(inherited.keys())
-      conn.graceTimer = setTimer(() => {
-        for (const ch of conn.unconfirmed ?? []) this.#leave(conn, ch)
-        conn.unconfirmed = undefined
-      }, this.#graceMs)
+    const takeOver = this.#broker.takeOver
+    if (!previous && options.resume && takeOver) {
+      // The connection may have lived on another process: its hello waits for the broker's answer,
+      // and requests queue behind it.
+      conn.backlog = []
+      conn.backlogChars = 0
+      takeOver.call(this.#broker, options.resume, userId, conn).then(
+        (taken) => this.#tookOver(conn, taken),
+        (error) => {
+          if (!(error instanceof RealtimeError)) this.#onError(error)
+          this.#tookOver(conn, undefined)
+        },
+      )
+      return conn
     }
-    this.#connections.set(id, conn)
+    if (inherited?.size) this.#inherit(conn, inherited)
+    this.#open(conn, inherited !== undefined)
+    return conn
+  }
+
+  /** Gives a resumed connection the memberships it inherited until it confirms them by joining again. */
+  #inherit(conn: Connection, inherited: ReadonlyMap<string, Record<string, unknown>>) {
+    conn.presence = inherited
+    for (const ch of inherited.keys()) this.#channel(ch).present.set(conn.id, conn)
+    // The client re-joins what it still wants; what it left while away is dropped.
+    conn.unconfirmed = new Set(inherited.keys())
+    conn.graceTimer = setTimer(() => {
+      for (const ch of conn.unconfirmed ?? []) this.#quietly(this.#leave(conn, ch))
+      conn.unconfirmed = undefined
+    }, this.#graceMs)
+  }
+
+  /** Registers a connection and sends its hello. */
+  #open(conn: Connection, resumed: boolean) {
+    this.#connections.set(conn.id, conn)
     this.#resumable.set(conn.resumeToken, conn)
     // Built by hand around the cached limits JSON: connecting is a hot path too.
     conn.send(
       new Frame(
-        `{"t":"hello","cid":"${id}","uid":${JSON.stringify(userId)},"resumed":${inherited !== undefined},` +
+        `{"t":"hello","cid":"${conn.id}","uid":${JSON.stringify(conn.userId)},"resumed":${resumed},` +
           `"resume":"${conn.resumeToken}","limits":${this.#limitsJson}}`,
       ),
     )
-    return conn
+  }
+
+  /** The broker answered whether another process held the connection this one resumes. */
+  #tookOver(conn: Connection, taken: TakenOver | undefined) {
+    if (taken) {
+      conn.id = taken.cid
+      if (taken.presence.size > 0) this.#inherit(conn, taken.presence)
+    }
+    if (!conn.open) {
+      // The socket closed meanwhile: what it took over gets the grace period.
+      if (conn.presence.size > 0) this.#grace(conn)
+      return
+    }
+    this.#open(conn, taken !== undefined)
+    this.#drain(conn)
+  }
+
+  /**
+   * Connection `conn`'s memberships were taken over by a connection that resumed on another process:
+   * it lets them go here without announcing a leave, and its socket (if still open) is replaced.
+   */
+  claimedElsewhere(conn: Connection): void {
+    const channels = [...conn.presence.keys()]
+    conn.presence = NO_PRESENCE
+    conn.unconfirmed = undefined
+    for (const ch of channels) this.#dropPresence(ch, conn)
+    this.#forget(conn)
+    if (conn.open) {
+      conn.sink.close(CloseCodes.Replaced, 'resumed on another server')
+      this.disconnected(conn)
+    }
+  }
+
+  /** A leave (or any broker write) whose failure needs no answer: typed broker errors are the broker's to report. */
+  #quietly(result: MaybePromise<void>) {
+    if (result instanceof Promise) {
+      result.catch((error) => {
+        if (!(error instanceof RealtimeError)) this.#onError(error)
+      })
+    }
   }
 
   /** Drops a connection's resume record and grace timer. */
@@ -423,10 +519,13 @@ class Engine<I> implements RealtimeEngine<I> {
     if (conn.request === id && conn.open) this.#crashed(conn, id, new Error(`The server did not answer a "${t}".`))
   }
 
+  /** A request failed: a RealtimeError (such as a broker's retryable timeout) travels as is, anything else is reported. */
   #crashed(conn: Connection, id: number | undefined, error: unknown) {
-    this.#onError(error)
+    const typed = error instanceof RealtimeError
+    if (!typed) this.#onError(error)
     if (id !== undefined && conn.request === id) {
-      this.#sendError(conn, id, 'internal', 'The server failed to handle this request.')
+      if (typed) this.#sendError(conn, id, error.code, error.message)
+      else this.#sendError(conn, id, 'internal', 'The server failed to handle this request.')
     }
   }
 
@@ -445,6 +544,12 @@ class Engine<I> implements RealtimeEngine<I> {
       this.#leaveAll(conn)
       return
     }
+    this.#grace(conn)
+  }
+
+  /** A dropped connection stays present for the grace period (a reconnect may resume it meanwhile). */
+  #grace(conn: Connection) {
+    clearTimer(conn.graceTimer)
     this.#graced.set(conn.id, conn)
     conn.graceTimer = setTimer(() => {
       this.#forget(conn)
@@ -541,7 +646,7 @@ class Engine<I> implements RealtimeEngine<I> {
     return this.#allowed(conn, id, ch, key, 'subscribe', () => {
       const existing = conn.subs.get(ch)
       if (existing) this.#removeSubscription(ch, existing)
-      const sub: Subscription = { conn, pending: [] }
+      const sub: Subscription = { conn, pending: [], after: 0 }
       conn.subs.set(ch, sub)
       this.#channel(ch).subscribers.add(sub)
       return settle(this.#broker.read(ch, since), (result: ReadResult) => {
@@ -563,6 +668,7 @@ class Engine<I> implements RealtimeEngine<I> {
             last = message.seq
           }
         }
+        sub.after = last
       })
     })
   }
@@ -591,7 +697,7 @@ class Engine<I> implements RealtimeEngine<I> {
       conn.unconfirmed?.delete(ch)
       conn.setPresence(ch, state)
       this.#channel(ch).present.set(conn.id, conn)
-      return settle(this.#broker.presenceJoin(ch, { cid: conn.id, uid: conn.userId, state }), (members) => {
+      return settle(this.#broker.presenceJoin(ch, { cid: conn.id, uid: conn.userId, state }, conn), (members) => {
         this.#answer(conn, id, this.#frame({ t: 'ack', id, members }))
       })
     })
@@ -640,17 +746,22 @@ class Engine<I> implements RealtimeEngine<I> {
     if (!source) return
     const write = source.write
     if (!write) return this.#sendError(conn, id, 'forbidden', `The collection "${key[0]}" is read-only.`)
+    const apply = async () => {
+      const changes =
+        (await write.call(source, ops, { channel: key, identity: conn.identity as I })) ?? changesFromOps(ops)
+      const dataJson = JSON.stringify({ changes })
+      if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
+        throw new TooLargeError(`The resulting changes are larger than ${this.limits.maxMessageBytes} bytes.`)
+      }
+      const position = await this.#broker.publish(ch, dataJson)
+      this.#answer(conn, id, this.#frame({ t: 'ack', id, seq: position.seq, epoch: position.epoch }))
+    }
+    // A broker shared by several processes orders the channel's writes across them too.
+    const exclusive = this.#broker.exclusive
     return this.#allowed(conn, id, ch, key, 'publish', () =>
       this.#serialized(ch, async () => {
         try {
-          const changes =
-            (await write.call(source, ops, { channel: key, identity: conn.identity as I })) ?? changesFromOps(ops)
-          const dataJson = JSON.stringify({ changes })
-          if (exceedsBytes(dataJson, this.limits.maxMessageBytes)) {
-            throw new TooLargeError(`The resulting changes are larger than ${this.limits.maxMessageBytes} bytes.`)
-          }
-          const position = await this.#broker.publish(ch, dataJson)
-          this.#answer(conn, id, this.#frame({ t: 'ack', id, seq: position.seq, epoch: position.epoch }))
+          await (exclusive ? exclusive.call(this.#broker, ch, apply) : apply())
         } catch (error) {
           this.#rejected(conn, id, error, 'The server failed to apply the write.')
         }
@@ -757,13 +868,13 @@ class Engine<I> implements RealtimeEngine<I> {
   }
 
   #leaveAll(conn: Connection) {
-    for (const ch of [...conn.presence.keys()]) settle(this.#leave(conn, ch), () => {})
+    for (const ch of [...conn.presence.keys()]) this.#quietly(this.#leave(conn, ch))
   }
 
   #channel(ch: string): LocalChannel {
     let channel = this.#channels.get(ch)
     if (!channel) {
-      channel = new LocalChannel()
+      channel = new LocalChannel(ch)
       this.#channels.set(ch, channel)
       this.#broker.subscribe(ch, channel)
     }

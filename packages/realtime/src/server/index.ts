@@ -22,7 +22,7 @@ export {
 } from '../protocol.js'
 export { TokenBucket } from '../rate-limit.js'
 export { randomId } from '../runtime.js'
-export type { Broker, BrokerListener, MemoryBrokerOptions, ReadResult } from './broker.js'
+export type { Broker, BrokerListener, MemoryBrokerOptions, ReadResult, TakenOver } from './broker.js'
 export { MemoryBroker } from './broker.js'
 export type { CollectionSource } from './collections.js'
 export type {
