@@ -142,7 +142,6 @@ export class RedisBroker implements Broker {
     if (!feed?.listeners.delete(listener) || feed.listeners.size > 0) return
     this.#feeds.delete(channel)
     feed.close()
-    this.#presence.forgetChannel(channel)
     this.#redis.unsubscribe(feed.keys.pubsub, feed.receive).catch(() => {})
   }
 

@@ -94,7 +94,7 @@ export class RedisPresence {
 
   /** Removes a member this process owns and announces it (a member another process took over stays). */
   async leave(keys: ChannelKeys, cid: string): Promise<void> {
-    if (!this.drop(keys.ch, cid)) return
+    this.drop(keys.ch, cid)
     const frame = `{"t":"pres","ch":${keys.chJson},"ev":"leave","cid":${JSON.stringify(cid)}}`
     await this.redis.eval(LEAVE, [keys.members, keys.deadlines], [...this.#args(keys), cid, frame])
   }
@@ -198,11 +198,6 @@ export class RedisPresence {
     })
     await this.redis.command(key, ['DEL', key])
     return { cid, presence }
-  }
-
-  /** Forgets every member of a channel this process no longer serves (without telling Redis). */
-  forgetChannel(ch: string): void {
-    for (const cid of this.cidsOf(ch)) this.drop(ch, cid)
   }
 
   /** This process's members of `ch` (created empty). */

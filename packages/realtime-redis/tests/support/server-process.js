@@ -1,0 +1,130 @@
+// @ts-check
+/**
+ * One Node server process of the multi-process tests: `createNodeServer` with a Redis broker on a real
+ * HTTP server on 127.0.0.1, driven by its parent over IPC (see processes.ts). Callbacks the tests
+ * write (`authorize`, the identity of a token) run in the parent: this process asks it over IPC.
+ */
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import { createNodeServer } from '@tanstack/realtime-preset-node'
+import { createRedisBroker } from '@tanstack/realtime-redis'
+
+/** An error raised by a callback in the parent: the parent reported it already. */
+class RemoteError extends Error {
+  remote = true
+}
+
+/** @type {{ http: import('node:http').Server, realtime: import('@tanstack/realtime-preset-node').NodeRealtime<string>, broker: import('@tanstack/realtime-redis').RedisBroker } | undefined} */
+let current
+/** @type {Map<number, { resolve: (value: any) => void, reject: (error: Error) => void }>} */
+const calls = new Map()
+let lastCall = 0
+
+/** @param {any} message */
+function send(message) {
+  if (process.connected) process.send?.(message)
+}
+
+/**
+ * Calls a callback of the parent.
+ * @param {string} method
+ * @param {unknown[]} args
+ * @returns {Promise<any>}
+ */
+function callParent(method, args) {
+  return new Promise((resolve, reject) => {
+    const id = ++lastCall
+    calls.set(id, { resolve, reject })
+    send({ t: 'call', id, method, args })
+  })
+}
+
+/** @param {import('node:http').IncomingMessage} req */
+function tokenOf(req) {
+  return new URL(req.url ?? '/', 'http://localhost').searchParams.get('token')
+}
+
+/**
+ * @param {any} options
+ * @param {number} port
+ */
+async function start(options, port) {
+  const { redis, broker: brokerOptions = {}, identify, authorize, historySize, ...serverOptions } = options
+  const broker = createRedisBroker({
+    // The engine's historySize applies to its default broker: here it is the Redis broker's.
+    ...(historySize !== undefined && { historySize }),
+    ...(redis.cluster ? { cluster: { rootNodes: redis.cluster.map((/** @type {string} */ url) => ({ url })) } } : { url: redis.url }),
+    ...brokerOptions,
+    onError: () => {}, // outages are what the chaos tests make; requests report them
+  })
+  const realtime = createNodeServer({
+    presenceGraceMs: 0,
+    ...serverOptions,
+    broker,
+    getAuthToken: identify ? (req) => callParent('identify', [tokenOf(req)]) : tokenOf,
+    ...(authorize && {
+      authorize: (/** @type {string} */ userId, /** @type {unknown} */ channel) => callParent('authorize', [userId, channel]),
+    }),
+    onError: (/** @type {any} */ error) => {
+      if (!error?.remote) send({ t: 'error', message: String(error?.stack ?? error) })
+    },
+  })
+  const http = createServer((_req, res) => res.writeHead(200).end('ok'))
+  http.on('upgrade', (req, socket, head) => realtime.server.handleUpgrade(req, socket, head))
+  http.listen(port, '127.0.0.1')
+  await once(http, 'listening')
+  current = { http, realtime, broker }
+  const address = http.address()
+  return { port: typeof address === 'object' && address ? address.port : 0 }
+}
+
+async function stop() {
+  const server = current
+  current = undefined
+  if (!server) return {}
+  await server.realtime.close()
+  server.http.closeAllConnections()
+  await new Promise((resolve) => server.http.close(() => resolve(undefined)))
+  return {}
+}
+
+/** @param {any} message */
+async function handle(message) {
+  switch (message.t) {
+    case 'start':
+      return start(message.options, message.port)
+    case 'stop':
+      return stop()
+    case 'publish': {
+      if (!current) throw new Error('not started')
+      return { position: await current.realtime.publish(message.channel, message.data) }
+    }
+    case 'subscriberCount':
+      return { count: current?.realtime.engine.subscriberCount(message.channel) ?? 0 }
+    case 'stats':
+      return { stats: current?.realtime.engine.stats(), channels: current?.broker.channels ?? 0 }
+    default:
+      throw new Error(`unknown request ${message.t}`)
+  }
+}
+
+process.on('message', (/** @type {any} */ message) => {
+  if (message.t === 'result') {
+    const call = calls.get(message.id)
+    calls.delete(message.id)
+    if (message.error !== undefined) call?.reject(new RemoteError(message.error))
+    else call?.resolve(message.value)
+    return
+  }
+  if (message.t === 'exit') {
+    stop().finally(() => process.exit(0))
+    return
+  }
+  handle(message).then(
+    (value) => send({ t: 'reply', id: message.id, ...value }),
+    (/** @type {any} */ error) =>
+      send({ t: 'reply', id: message.id, error: { code: error?.code, name: error?.name, message: String(error?.message) } }),
+  )
+})
+process.on('disconnect', () => process.exit(0))
+send({ t: 'ready' })
