@@ -11,7 +11,7 @@ import {
 import { RedisConnection, type RedisSource } from './connection.js'
 import { Feed, type FeedHost } from './feed.js'
 import { type ChannelKeys, channelKeys } from './keys.js'
-import { RedisLog } from './log.js'
+import { type Appended, type LogRead, RedisLog } from './log.js'
 import { RedisPresence } from './presence.js'
 import { RELEASE, RENEW } from './scripts.js'
 
@@ -122,9 +122,19 @@ export class RedisBroker implements Broker {
     return this.#redis.cluster
   }
 
-  async publish(channel: string, dataJson: string): Promise<StreamPosition> {
-    const { seq, epoch } = await this.#log.append(this.#keysOf(channel), dataJson)
-    return { seq, epoch }
+  /**
+   * Appends a message and publishes it to every process serving the channel, in one round trip.
+   * With an idempotency key `idem` that a kept message carries, appends nothing and returns that
+   * message's position with `duplicate: true`.
+   */
+  publish(channel: string, dataJson: string, idem?: string): Promise<Appended> {
+    return this.#log.append(this.#keysOf(channel), dataJson, idem)
+  }
+
+  /** The channel's position and its `count` newest kept messages, oldest first (a subscribe's `rewind`). */
+  async rewind(channel: string, count: number): Promise<LogRead> {
+    await this.#feeds.get(channel)?.ready()
+    return this.#log.last(this.#keysOf(channel), count)
   }
 
   subscribe(channel: string, listener: BrokerListener): void {

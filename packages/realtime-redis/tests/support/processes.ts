@@ -202,9 +202,7 @@ export function processesHarness(
         },
         restart: async () => {
           await redis().restart()
-          await Promise.all(
-            all.map((process) => process.start(redis().target, { ...options, broker }, process.port)),
-          )
+          await Promise.all(all.map((process) => process.start(redis().target, { ...options, broker }, process.port)))
         },
       }
       return server

@@ -53,7 +53,9 @@ async function start(options, port) {
   const broker = createRedisBroker({
     // The engine's historySize applies to its default broker: here it is the Redis broker's.
     ...(historySize !== undefined && { historySize }),
-    ...(redis.cluster ? { cluster: { rootNodes: redis.cluster.map((/** @type {string} */ url) => ({ url })) } } : { url: redis.url }),
+    ...(redis.cluster
+      ? { cluster: { rootNodes: redis.cluster.map((/** @type {string} */ url) => ({ url })) } }
+      : { url: redis.url }),
     ...brokerOptions,
     onError: () => {}, // outages are what the chaos tests make; requests report them
   })
@@ -63,7 +65,8 @@ async function start(options, port) {
     broker,
     getAuthToken: identify ? (req) => callParent('identify', [tokenOf(req)]) : tokenOf,
     ...(authorize && {
-      authorize: (/** @type {string} */ userId, /** @type {unknown} */ channel) => callParent('authorize', [userId, channel]),
+      authorize: (/** @type {string} */ userId, /** @type {unknown} */ channel) =>
+        callParent('authorize', [userId, channel]),
     }),
     onError: (/** @type {any} */ error) => {
       if (!error?.remote) send({ t: 'error', message: String(error?.stack ?? error) })
@@ -123,7 +126,11 @@ process.on('message', (/** @type {any} */ message) => {
   handle(message).then(
     (value) => send({ t: 'reply', id: message.id, ...value }),
     (/** @type {any} */ error) =>
-      send({ t: 'reply', id: message.id, error: { code: error?.code, name: error?.name, message: String(error?.message) } }),
+      send({
+        t: 'reply',
+        id: message.id,
+        error: { code: error?.code, name: error?.name, message: String(error?.message) },
+      }),
   )
 })
 process.on('disconnect', () => process.exit(0))

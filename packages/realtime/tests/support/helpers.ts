@@ -136,17 +136,38 @@ export type Proxy = Awaited<ReturnType<typeof startProxy>>
  * A TCP proxy on 127.0.0.1 in front of the server, to cut the network without stopping the server:
  * `cut()` destroys every proxied connection, `block()` refuses new ones until `unblock()`. With
  * `batchMs`, what the server sends is held and passed on in one write every `batchMs` (a slow link
- * where many frames arrive in one read).
+ * where many frames arrive in one read). Given several ports (servers of one deployment), it is a
+ * round-robin load balancer: each connection goes to the next server that accepts it.
  */
-export async function startProxy(targetPort: number, { batchMs }: { batchMs?: number } = {}) {
+export async function startProxy(target: number | number[], { batchMs }: { batchMs?: number } = {}) {
+  const targets = Array.isArray(target) ? target : [target]
+  let turn = 0
   const sockets = new Set<Socket>()
   let blocked = false
   const proxy = createNetServer((downstream) => {
     if (blocked) return downstream.destroy()
-    const upstream = connect(targetPort, '127.0.0.1')
+    sockets.add(downstream)
+    downstream.on('close', () => sockets.delete(downstream))
+    downstream.pause()
+    const attempt = (tries: number) => {
+      const upstream = connect(targets[turn++ % targets.length] as number, '127.0.0.1')
+      upstream.once('error', () => {
+        // A server that refuses: the next one (each at most once).
+        if (tries + 1 < targets.length && !downstream.destroyed) attempt(tries + 1)
+        else downstream.destroy()
+      })
+      upstream.once('connect', () => wire(downstream, upstream))
+    }
+    attempt(0)
+  })
+  const wire = (downstream: Socket, upstream: Socket) => {
+    sockets.add(upstream)
+    upstream.on('close', () => sockets.delete(upstream))
     for (const socket of [downstream, upstream]) {
-      sockets.add(socket)
-      socket.on('close', () => sockets.delete(socket))
+      socket.on('close', () => {
+        downstream.destroy()
+        upstream.destroy()
+      })
       socket.on('error', () => {
         downstream.destroy()
         upstream.destroy()
@@ -163,7 +184,7 @@ export async function startProxy(targetPort: number, { batchMs }: { batchMs?: nu
       upstream.on('data', (chunk: Buffer) => held.push(chunk))
       upstream.on('close', () => clearInterval(timer))
     }
-  })
+  }
   proxy.listen(0, '127.0.0.1')
   await once(proxy, 'listening')
   const port = (proxy.address() as AddressInfo).port
