@@ -152,7 +152,7 @@ export class RedisBroker implements Broker {
     if (!feed?.listeners.delete(listener) || feed.listeners.size > 0) return
     this.#feeds.delete(channel)
     feed.close()
-    this.#redis.unsubscribe(feed.keys.pubsub, feed.receive).catch(() => {})
+    feed.subscribed.then(() => this.#redis.unsubscribe(feed.keys.pubsub, feed.receive)).catch(() => {})
   }
 
   async read(channel: string, since?: StreamPosition): Promise<ReadResult> {

@@ -75,6 +75,11 @@ export class Feed {
     return this.#state === 'live'
   }
 
+  /** Settles once the pub/sub subscription asked for (if any) is done or failed: unsubscribe after it. */
+  get subscribed(): Promise<unknown> {
+    return this.#subscribed?.catch(() => {}) ?? Promise.resolve()
+  }
+
   /**
    * Resolves once the feed is subscribed in Redis and knows the channel's position: from then on,
    * every message after a position read from Redis reaches the listeners. Rejects when Redis is
