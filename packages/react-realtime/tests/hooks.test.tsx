@@ -1,7 +1,7 @@
 // @vitest-environment jsdom
 
 import { RealtimeProvider, useRealtime, useSubscribe } from '@tanstack/react-realtime'
-import type { RealtimeClient } from '@tanstack/realtime'
+import { getPresence, type RealtimeClient } from '@tanstack/realtime'
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { type ReactNode, StrictMode, useState } from 'react'
 import { afterEach, beforeEach, expect, test } from 'vitest'
@@ -38,7 +38,7 @@ test('two components in two clients see each other’s messages and presence', a
 
 test('StrictMode leaves exactly one server subscription and shows others no leave and join', async () => {
   const observer = client('observer')
-  const presence = observer.presence(cursors({ documentId: 'doc' }))
+  const presence = getPresence(observer, cursors({ documentId: 'doc' }))
   await presence.enter({ name: 'Observer', cursor: null }).ready
   const seen: number[] = []
   presence.subscribe(() => seen.push(presence.getSnapshot().others.length))

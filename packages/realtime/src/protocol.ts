@@ -13,6 +13,45 @@ import { isErrorCode } from './errors.js'
 /** The protocol version this package speaks. */
 export const PROTOCOL_VERSION = 1
 
+/**
+ * The query parameter (`refusal=close`) a client sends to learn why an upgrade is refused: the server
+ * then accepts the socket and closes it at once with the refusal's close code (4401, 4403, 4404,
+ * 4500) instead of answering with an HTTP status, which browsers cannot read. Without it, servers
+ * answer refusals with the HTTP status (401, 403, 404, 500).
+ */
+export const REFUSAL_PARAM = 'refusal'
+
+/**
+ * WebSocket close codes of the protocol. 4000-4999 is the range reserved for applications; a
+ * refusal is `4000 + ` its HTTP status.
+ */
+export const CloseCodes = {
+  /** Normal closure by the client (`disconnect()`). */
+  Normal: 1000,
+  /** The server is shutting down or restarting (or the page unloads): reconnect. */
+  GoingAway: 1001,
+  /** A frame larger than the server accepts (sent by `ws` itself, after an id-less `err`). */
+  MessageTooBig: 1009,
+  /** The client stopped answering heartbeats (or the client gave up on a silent server). */
+  HeartbeatTimeout: 4000,
+  /** The connection's send buffer passed `maxBufferedBytes`: reconnect and resume. */
+  SlowConsumer: 4008,
+  /** A newer connection resumed this connection's identity. */
+  Replaced: 4009,
+  /** The connection kept sending far past its rate limit. */
+  RateLimited: 4029,
+  /** The client speaks a protocol version the server does not support: do not reconnect. */
+  ProtocolError: 4400,
+  /** Refused: no identity (`getAuthToken` returned nothing). HTTP 401. */
+  Unauthorized: 4401,
+  /** Refused: the Origin is not allowed, or (per-channel servers) the channel is denied. HTTP 403. */
+  Forbidden: 4403,
+  /** Refused: no realtime endpoint at this path. HTTP 404. */
+  NotFound: 4404,
+  /** Refused: the server failed (`getAuthToken` or `authorize` threw). HTTP 500. */
+  ServerError: 4500,
+} as const
+
 /** A position in a channel's message stream: the last sequence number seen in an epoch. */
 export interface StreamPosition {
   /** Sequence number of the last message (0 before the first message). */

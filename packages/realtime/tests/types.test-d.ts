@@ -2,6 +2,7 @@ import {
   type ChannelKey,
   createRealtimeClient,
   defineChannel,
+  getPresence,
   type PresenceMember,
   presenceChannel,
   type RealtimeTransport,
@@ -33,7 +34,7 @@ test('raw tuple keys accept any message', () => {
 
 test('a presence definition types the members state', () => {
   const editor = presenceChannel<{ documentId: string }, { cursor: { x: number } | null }>('editor')
-  const presence = client.presence(editor({ documentId: 'd' }))
+  const presence = getPresence(client, editor({ documentId: 'd' }))
   presence.enter({ cursor: null })
   presence.update({ cursor: { x: 1 } })
   // @ts-expect-error unknown state field

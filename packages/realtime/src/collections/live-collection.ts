@@ -1,5 +1,6 @@
 import type { CollectionConfig, SyncConfig } from '@tanstack/db'
 import { type AnyChannelDefinition, type ChannelKey, resolveChannel, serializeChannelKey } from '../channel.js'
+import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from '../client/backoff.js'
 import type { RealtimeClient } from '../client/client.js'
 import type { RealtimeError } from '../errors.js'
 import type { StreamPosition, WriteOp } from '../protocol.js'
@@ -151,7 +152,8 @@ export function liveCollectionOptions<
         ),
       )
 
-    let retryDelay = 0
+    /** Failed snapshots in a row (the backoff's exponent). */
+    let failures = 0
     let retryTimer: TimerHandle | undefined
 
     /** Takes a snapshot and reconciles the rows with it; rejects when the snapshot fails. */
@@ -180,7 +182,7 @@ export function liveCollectionOptions<
           applied.seq = message.seq
         }
       }
-      retryDelay = 0
+      failures = 0
       if (!ready) {
         ready = true
         markReady()
@@ -193,8 +195,9 @@ export function liveCollectionOptions<
       if (stopped) return
       if (!ready) markError(error)
       else logError(`could not reload the collection on ${ch}; retrying`, error)
-      retryDelay = Math.min(30_000, retryDelay ? retryDelay * 2 : 1000)
-      retryTimer = setTimer(reload, retryDelay)
+      // The client's retry policy (its `reconnect` option), like every other retry.
+      const backoff = (client as { backoff?: Backoff }).backoff ?? DEFAULT_BACKOFF
+      retryTimer = setTimer(reload, backoffDelay(failures++, backoff))
     }
     const reload = () => load().catch(failed)
     // A refetch the caller asked for rejects when it fails, and is retried like any other.
