@@ -28,6 +28,7 @@ import {
   upgradeStatus,
 } from '../support/helpers.js'
 import type { Harness, HarnessOptions, HarnessServer } from './harness.js'
+import { rewindAndRetriesSuite } from './rewind-and-retries.js'
 
 export type { Harness, HarnessOptions, HarnessServer, TokenSource } from './harness.js'
 
@@ -411,6 +412,8 @@ export function conformanceSuite(harness: Harness): void {
       let server = await start()
       const url = server.socketUrl('["chat"]', 'token=alice')
       expect(await upgradeStatus(url, { Origin: 'http://evil.example' })).toBe(403)
+      // Clients that ask for it (the client core does) learn it from a close code browsers can read.
+      expect(await closeCode(`${url}&refusal=close`, { Origin: 'http://evil.example' })).toBe(4403)
       expect(await upgradeStatus(url, { Origin: `http://127.0.0.1:${server.port}` })).toBe(101)
       // Same host, other scheme: a page served over http may not use a TLS connection (here
       // reported by a TLS-terminating proxy). An https page behind such a proxy is accepted.
@@ -436,6 +439,7 @@ export function conformanceSuite(harness: Harness): void {
       })
       expect(await upgradeStatus(server.socketUrl('["chat"]', 'token=alice'))).toBe(500)
       expect(reported).toHaveLength(1)
+      expect(await closeCode(server.socketUrl('["chat"]', 'token=alice&refusal=close'))).toBe(4500)
     })
 
     test('a throwing authorize answers the request with an internal error and the connection keeps working', async () => {
@@ -743,4 +747,6 @@ export function conformanceSuite(harness: Harness): void {
       socket.ws.close()
     })
   })
+
+  rewindAndRetriesSuite(harness)
 }
