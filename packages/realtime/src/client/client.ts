@@ -412,9 +412,16 @@ class Client implements RealtimeClient, LinkHost, ClientCore {
     }
   }
 
-  /** Whether `link` is refused for the whole client (a per-channel link denied its channel is not). */
+  /**
+   * Whether the server refused the whole client: the shared connection, an identity (4401), or
+   * every per-channel connection (an Origin it does not allow refuses them all; one denied
+   * channel among working ones does not make the client refused).
+   */
   #refusesClient(link: Link): boolean {
-    return link.state === 'refused' && (this.#shared || link.error instanceof UnauthorizedError)
+    if (link.state !== 'refused') return false
+    if (this.#shared || link.error instanceof UnauthorizedError) return true
+    for (const other of this.#links.values()) if (other.state !== 'refused') return false
+    return true
   }
 
   #computeStatus(): ConnectionStatus {

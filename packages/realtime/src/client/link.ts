@@ -213,12 +213,10 @@ export class Link {
     const outcome = closeOutcome(code, reason, this.channel)
     if (outcome) {
       this.#requests.failAll(outcome.error)
-      if (outcome.final) {
-        this.error = outcome.error
-        this.#setState(code === CloseCodes.ProtocolError ? 'closed' : 'refused')
-      }
+      if (outcome.final) this.error = outcome.error
+      // Users hear it first, so whoever watches the status sees them failed when it changes.
       this.options.host.refused(this, outcome.error, !outcome.final)
-      if (outcome.final) return
+      if (outcome.final) return this.#setState(code === CloseCodes.ProtocolError ? 'closed' : 'refused')
     }
     this.#setState('backoff')
     this.#retryTimer = setTimer(() => this.#open(), backoffDelay(this.#attempt++, this.options.reconnect))

@@ -116,19 +116,26 @@ test('4400 (protocol version) closes the client: status disconnected, InvalidErr
   expect(client.status.getSnapshot()).toBe('connected')
 })
 
-test('per channel: 4403 fails that channel only; 4401 refuses the client', async () => {
+test('per channel: 4403 fails that channel only (the client is refused when every channel is); 4401 refuses the client', async () => {
   const server = fakeServer({
     mode: 'per-channel',
     accept: (socket) =>
       socket.channel === '["secret"]' ? CloseCodes.Forbidden : socket.channel === '["locked"]' ? 4401 : 'hello',
   })
   const client = make(server)
+  const alone = client.subscribe(['secret'], () => {})
+  await expect(alone.ready).rejects.toBeInstanceOf(ForbiddenError)
+  expect(client.status.getSnapshot()).toBe('refused') // its only connection was refused (an Origin refuses them all)
+  alone()
+  await settle()
   const open = client.subscribe(['open'], () => {})
   const secret = client.subscribe(['secret'], () => {})
   await expect(secret.ready).rejects.toThrow('Not allowed on ["secret"].')
   await open.ready
   expect(client.status.getSnapshot()).toBe('connected')
   expect(client.error).toBeUndefined()
+  secret() // nothing else uses the denied channel: its link is released
+  await settle()
   const locked = client.subscribe(['locked'], () => {})
   await expect(locked.ready).rejects.toBeInstanceOf(UnauthorizedError)
   expect(client.status.getSnapshot()).toBe('refused')
