@@ -34,8 +34,6 @@ export function sharedSocketTransport(
         },
         getAuthToken: options.getAuthToken,
         WebSocket: () => options.WebSocket ?? defaultWebSocket(),
-        // 401, 403 and 404 become 4401, 4403 and 4404; anything else (a proxy's 400 or 502) is 1006.
-        refusals: [401, 403, 404],
         handlers,
       }),
   }

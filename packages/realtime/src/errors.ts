@@ -73,7 +73,7 @@ export class RequestError extends RealtimeError {
 /** The server's `authorize` did not grant this action on this channel, or refused the Origin. Not retryable. */
 export class ForbiddenError extends RequestError {
   override name = 'ForbiddenError'
-  constructor(message = 'Not allowed: the server did not grant this action on this channel.') {
+  constructor(message = 'Not allowed on this channel.') {
     super('forbidden', message)
   }
 }
@@ -94,7 +94,7 @@ export class InvalidChannelKeyError extends InvalidError {
 /** The payload (a message or a presence state) is larger than the server accepts. Not retryable. */
 export class TooLargeError extends RequestError {
   override name = 'TooLargeError'
-  constructor(message = 'Payload too large: send less data per message.') {
+  constructor(message = 'Payload too large.') {
     super('too_large', message)
   }
 }
@@ -102,7 +102,7 @@ export class TooLargeError extends RequestError {
 /** The connection sent more than its rate limit allows. Retry after a short pause. */
 export class RateLimitedError extends RequestError {
   override name = 'RateLimitedError'
-  constructor(message = 'Rate limited: slow down and retry shortly.') {
+  constructor(message = 'Rate limited: retry shortly.') {
     super('rate_limited', message, true)
   }
 }
@@ -110,7 +110,7 @@ export class RateLimitedError extends RequestError {
 /** A per-connection limit (such as the number of channels) was reached. Not retryable as is. */
 export class LimitExceededError extends RequestError {
   override name = 'LimitExceededError'
-  constructor(message = 'Limit exceeded: unsubscribe from something first.') {
+  constructor(message = 'Limit exceeded.') {
     super('limit_exceeded', message)
   }
 }
@@ -118,7 +118,7 @@ export class LimitExceededError extends RequestError {
 /** The server failed while handling the request (for example a user callback threw). Retryable. */
 export class ServerError extends RequestError {
   override name = 'ServerError'
-  constructor(message = 'The server failed to handle the request.') {
+  constructor(message = 'The server failed.') {
     super('internal', message, true)
   }
 }
@@ -140,7 +140,7 @@ export class ConnectionError extends RealtimeError {
  */
 export class UnauthorizedError extends ConnectionError {
   override name = 'UnauthorizedError'
-  constructor(message = 'Not authenticated: the server refused the connection; check the auth token.') {
+  constructor(message = 'Not authenticated: check the auth token.') {
     super('unauthorized', message, true)
   }
 }
@@ -148,7 +148,7 @@ export class UnauthorizedError extends ConnectionError {
 /** The request was sent and no answer came in time. It may or may not have been applied. */
 export class TimeoutError extends ConnectionError {
   override name = 'TimeoutError'
-  constructor(message = 'The server did not answer in time; the request may or may not have been applied.') {
+  constructor(message = 'No answer in time: the request may have been applied.') {
     super('timeout', message, true)
   }
 }
@@ -156,7 +156,7 @@ export class TimeoutError extends ConnectionError {
 /** The request was never sent: the client is disconnected, or could not reach the server in time. */
 export class OfflineError extends ConnectionError {
   override name = 'OfflineError'
-  constructor(message = 'Offline: the request was not sent. Call connect() or wait for the connection, then retry.') {
+  constructor(message = 'Offline: the request was not sent.') {
     super('offline', message, true)
   }
 }
@@ -168,7 +168,7 @@ export class OfflineError extends ConnectionError {
  */
 export class ConnectionLostError extends ConnectionError {
   override name = 'ConnectionLostError'
-  constructor(message = 'The connection was lost before the answer; the request may or may not have been applied.') {
+  constructor(message = 'Connection lost: the request may have been applied.') {
     super('connection_lost', message, true)
   }
 }

@@ -53,6 +53,8 @@ export type { CollectionChange, CollectionMessage, RowKey } from './collections/
 export type { LiveCollectionOptions, LiveCollectionUtils } from './collections/live-collection.js'
 export { liveCollectionOptions } from './collections/live-collection.js'
 export { liveQueryOptions } from './collections/live-query.js'
+export type { CollectionRequestOptions } from './collections/protocol.js'
+export { collectionSnapshot, collectionWrite } from './collections/protocol.js'
 export * from './errors.js'
 export type { ServerLimits, StreamPosition, WriteOp } from './protocol.js'
 export { MAX_JSON_DEPTH, MAX_REWIND, PROTOCOL_VERSION, REFUSAL_PARAM } from './protocol.js'

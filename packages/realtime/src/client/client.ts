@@ -9,20 +9,13 @@ import {
   UnauthorizedError,
 } from '../errors.js'
 import { intOption } from '../options.js'
-import {
-  MAX_REWIND,
-  MAX_WRITE_OPS,
-  type ServerFrame,
-  type ServerLimits,
-  type StreamPosition,
-  utf8Length,
-  type WriteOp,
-} from '../protocol.js'
+import { MAX_REWIND, type ServerFrame, type ServerLimits, utf8Length, type WriteOp } from '../protocol.js'
 import { isPageVisible, onWindowEvent, randomId } from '../runtime.js'
 import { type Observable, Store } from '../store.js'
 import type { Backoff, ReconnectOptions } from './backoff.js'
 import { ChannelSubscription, type SubscriptionState } from './channel-subscription.js'
-import { Link, type LinkHost } from './link.js'
+import { DISCONNECTED, Link, type LinkHost } from './link.js'
+import type { Ack } from './requests.js'
 import type { RealtimeTransport } from './transport.js'
 
 /**
@@ -141,25 +134,6 @@ export interface RealtimeClient {
     data: MessageOf<K>,
     options?: { timeoutMs?: number },
   ): Promise<{ seq: number }>
-  /**
-   * Collection protocol: the rows of a collection channel and the stream position they reflect.
-   * Live collections call it; see `liveCollectionOptions`.
-   *
-   * @throws {ForbiddenError} without `subscribe` permission; {@link InvalidError} when the server serves
-   *   no collection on this channel; {@link TimeoutError} {@link OfflineError} (as rejections).
-   */
-  snapshot<T = unknown>(
-    channel: ChannelKey<any, any>,
-    options?: { timeoutMs?: number },
-  ): Promise<{ rows: T[]; seq: number; epoch: string }>
-  /**
-   * Collection protocol: asks the server to apply row changes; resolves with the position of the
-   * resulting change message on the channel. Sent again after a dropped connection like a publish.
-   *
-   * @throws the error the server's `write` handler threw (such as {@link InvalidError}), or
-   *   {@link ForbiddenError} without `publish` permission (as rejections).
-   */
-  write(channel: ChannelKey<any, any>, ops: WriteOp[], options?: { timeoutMs?: number }): Promise<StreamPosition>
 }
 
 /**
@@ -178,7 +152,10 @@ export interface ChannelUser {
   frame(frame: ServerFrame): void
 }
 
-/** @internal What channel subscriptions and presence channels use of their client. */
+/** @internal A one-off request: a publish, or the collection protocol's snapshot and write. */
+export type OneOffFrame = { t: 'pub'; data: unknown } | { t: 'snap' } | { t: 'write'; ops: WriteOp[] }
+
+/** @internal What channel subscriptions, presence channels and live collections use of their client. */
 export interface ClientCore {
   /** The client's retry policy. */
   readonly backoff: Backoff
@@ -193,6 +170,8 @@ export interface ClientCore {
   attach(user: ChannelUser): void
   /** Stops routing to `user`; a per-channel link nothing uses any more is closed. */
   detach(user: ChannelUser): void
+  /** Sends a one-off request on the channel's link, connecting lazily; resolves with its ack. */
+  call(channel: ChannelKey<any, any>, frame: OneOffFrame, timeoutMs?: number): Promise<Ack>
 }
 
 /** The one link's key on a shared transport. */
@@ -216,12 +195,12 @@ class Client implements RealtimeClient, LinkHost, ClientCore {
   constructor(options: RealtimeClientOptions) {
     const transport = options?.transport
     if (typeof transport?.open !== 'function') {
-      throw new InvalidOptionsError('createRealtimeClient needs a transport, such as nodeTransport().')
+      throw new InvalidOptionsError('createRealtimeClient needs a transport.')
     }
     this.#shared = transport.mode === 'shared'
     this.presenceThrottleMs = intOption(options.presenceThrottleMs ?? 50, 'presenceThrottleMs', 0)
     const { initialDelayMs = 250, maxDelayMs = 10_000, factor = 2 } = options.reconnect ?? {}
-    if (!(factor >= 1)) throw new InvalidOptionsError('reconnect.factor must be a number >= 1.')
+    if (!(factor >= 1)) throw new InvalidOptionsError('Option "reconnect.factor" must be a number >= 1.')
     this.backoff = {
       initialDelayMs: intOption(initialDelayMs, 'reconnect.initialDelayMs'),
       maxDelayMs: intOption(maxDelayMs, 'reconnect.maxDelayMs'),
@@ -289,44 +268,36 @@ class Client implements RealtimeClient, LinkHost, ClientCore {
     data: MessageOf<K>,
     options: { timeoutMs?: number } = {},
   ): Promise<{ seq: number }> {
-    const ack = await this.#call(channel, { t: 'pub', data, idem: this.#checkSize(data) }, options.timeoutMs)
+    const ack = await this.call(channel, { t: 'pub', data }, options.timeoutMs)
     return { seq: ack.seq ?? 0 }
   }
 
-  async snapshot<T = unknown>(
-    channel: ChannelKey<any, any>,
-    options: { timeoutMs?: number } = {},
-  ): Promise<{ rows: T[]; seq: number; epoch: string }> {
-    const ack = await this.#call(channel, { t: 'snap' }, options.timeoutMs)
-    return { rows: (ack.rows ?? []) as T[], seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
-  }
+  // ClientCore
 
-  async write(
-    channel: ChannelKey<any, any>,
-    ops: WriteOp[],
-    options: { timeoutMs?: number } = {},
-  ): Promise<StreamPosition> {
-    if (ops.length > MAX_WRITE_OPS) {
-      throw new InvalidError(`At most ${MAX_WRITE_OPS} row changes per write; split the transaction.`)
+  async call(channel: ChannelKey<any, any>, frame: OneOffFrame, timeoutMs?: number): Promise<Ack> {
+    const ch = serializeChannelKey(channel)
+    if (this.#wanted === 'stopped') throw new OfflineError(DISCONNECTED)
+    // A publish or write carries an idempotency key: sent again after a drop, it is applied once.
+    const request = frame.t === 'snap' ? { ...frame, ch } : { ...frame, ch, idem: this.#check(frame) }
+    try {
+      return await this.wake(ch).request(request, timeoutMs)
+    } finally {
+      this.#releaseLink(ch)
     }
-    const ack = await this.#call(channel, { t: 'write', ops, idem: this.#checkSize(ops) }, options.timeoutMs)
-    return { seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
   }
 
   /**
-   * Checks that `data` is JSON and, once the server's limits are known, that it fits
+   * Checks that the payload is JSON and, once the server's limits are known, that it fits
    * `maxMessageBytes`; returns a fresh idempotency key for the request that carries it.
    *
    * @throws {InvalidError} {@link TooLargeError}
    */
-  #checkSize(data: unknown): string {
+  #check(frame: Exclude<OneOffFrame, { t: 'snap' }>): string {
     let json: string | undefined
     try {
-      json = JSON.stringify(data)
-    } catch (error) {
-      throw new InvalidError(`Data must be JSON-serializable: ${(error as Error).message}`)
-    }
-    if (json === undefined) throw new InvalidError('Data must be JSON-serializable.')
+      json = JSON.stringify(frame.t === 'pub' ? frame.data : frame.ops)
+    } catch {}
+    if (json === undefined) throw new InvalidError('Data must be JSON-serializable (no cycles, BigInt or undefined).')
     const max = this.limits?.maxMessageBytes
     const bytes = max === undefined || json.length * 3 <= max ? 0 : utf8Length(json)
     if (max !== undefined && bytes > max) {
@@ -334,23 +305,6 @@ class Client implements RealtimeClient, LinkHost, ClientCore {
     }
     return randomId()
   }
-
-  /** Sends a one-off request (publish, snapshot, write) on the channel's link, connecting lazily. */
-  async #call(
-    channel: ChannelKey<any, any>,
-    frame: { t: 'pub'; data: unknown; idem: string } | { t: 'snap' } | { t: 'write'; ops: WriteOp[]; idem: string },
-    timeoutMs: number | undefined,
-  ) {
-    const ch = serializeChannelKey(channel)
-    if (this.#wanted === 'stopped') throw new OfflineError('Disconnected: call connect() first.')
-    try {
-      return await this.wake(ch).request({ ...frame, ch }, timeoutMs)
-    } finally {
-      this.#releaseLink(ch)
-    }
-  }
-
-  // ClientCore
 
   linkFor(ch: string): Link {
     const key = this.#shared ? SHARED : ch

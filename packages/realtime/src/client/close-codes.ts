@@ -1,43 +1,40 @@
 import { ForbiddenError, InvalidError, type RealtimeError, ServerError, UnauthorizedError } from '../errors.js'
-import { CloseCodes } from '../protocol.js'
-
-/** What a close code means for a link: the error to report, and whether the link stops retrying. */
-export interface CloseOutcome {
-  readonly error: RealtimeError
-  /** Stop: retry only on demand (`connect()`, the next request). Otherwise retry after the backoff. */
-  readonly final: boolean
-}
+import {
+  CLOSE_FORBIDDEN,
+  CLOSE_NOT_FOUND,
+  CLOSE_PROTOCOL_ERROR,
+  CLOSE_SERVER_ERROR,
+  CLOSE_UNAUTHORIZED,
+} from '../protocol.js'
 
 /**
- * The client's policy per close code. Refusals stop the retries (the same request would be refused
- * again): 4400 (protocol version), 4401 (no identity; the link asks `getAuthToken` once more first),
- * 4403 (Origin or channel denied). 4404 and 4500 are reported and retried with backoff; every other
- * code (a drop, a restart, a slow consumer) is retried silently (undefined).
+ * The client's policy per close code: the error to report, and whether the link stops retrying
+ * (`final`: retried only on demand, by `connect()` or the next request) or retries after the
+ * backoff. Refusals stop (the same request would be refused again): 4400 (protocol version), 4401
+ * (no identity; the link first asks `getAuthToken` once more), 4403 (Origin or channel denied).
+ * 4404 and 4500 are reported and retried; every other code (a drop, a restart, a slow consumer) is
+ * retried silently (undefined). The server's close reason, when it gave one, is the message.
  *
  * @param channel - the link's channel on a per-channel transport
  * @internal
  */
-export function closeOutcome(code: number, reason: string, channel: string | undefined): CloseOutcome | undefined {
+export function closeOutcome(
+  code: number,
+  reason: string,
+  channel: string | undefined,
+): { error: RealtimeError; final: boolean } | undefined {
+  const message = reason || undefined
   switch (code) {
-    case CloseCodes.ProtocolError:
-      return { error: new InvalidError(`The server refused this client's protocol: ${reason}`), final: true }
-    case CloseCodes.Unauthorized:
+    case CLOSE_PROTOCOL_ERROR:
+      return { error: new InvalidError(message ?? 'Unsupported protocol version.'), final: true }
+    case CLOSE_UNAUTHORIZED:
       return { error: new UnauthorizedError(), final: true }
-    case CloseCodes.Forbidden:
-      return {
-        error: new ForbiddenError(
-          channel === undefined ? `The server refused the connection: ${reason}` : `Not allowed on ${channel}.`,
-        ),
-        final: true,
-      }
-    case CloseCodes.NotFound:
-      return {
-        error: new InvalidError('No realtime endpoint at this URL: check the transport’s url and path.'),
-        final: false,
-      }
-    case CloseCodes.ServerError:
-      return { error: new ServerError(`The server failed to accept the connection: ${reason}`), final: false }
-    default:
-      return undefined
+    case CLOSE_FORBIDDEN:
+      return { error: new ForbiddenError(channel === undefined ? message : `Not allowed on ${channel}.`), final: true }
+    case CLOSE_NOT_FOUND:
+      return { error: new InvalidError('No realtime endpoint at this URL.'), final: false }
+    case CLOSE_SERVER_ERROR:
+      return { error: new ServerError(message), final: false }
   }
+  return undefined
 }

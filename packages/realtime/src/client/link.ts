@@ -1,6 +1,9 @@
 import { OfflineError, type RealtimeError } from '../errors.js'
 import {
-  CloseCodes,
+  CLOSE_HEARTBEAT_TIMEOUT,
+  CLOSE_NORMAL,
+  CLOSE_PROTOCOL_ERROR,
+  CLOSE_UNAUTHORIZED,
   decodeServerFrame,
   PROTOCOL_VERSION,
   REFUSAL_PARAM,
@@ -17,6 +20,9 @@ import type { RealtimeTransport, TransportSocket } from './transport.js'
  * `idle`: not started; `connecting`; `open` (hello received); `backoff`: waiting to retry;
  * `refused`: the server refused it, retried on demand; `closed`: `close()` or a protocol mismatch.
  */
+/** Why requests fail after `disconnect()`. */
+export const DISCONNECTED = 'Disconnected: call connect() first.'
+
 export type LinkState = 'idle' | 'connecting' | 'open' | 'backoff' | 'refused' | 'closed'
 
 export interface LinkHost {
@@ -108,8 +114,8 @@ export class Link {
     this.#stopTimers()
     const socket = this.#socket
     this.#socket = undefined
-    socket?.close(CloseCodes.Normal, 'client disconnect')
-    this.#requests.failAll(new OfflineError('Disconnected: call connect() before retrying.'))
+    socket?.close(CLOSE_NORMAL, 'client disconnect')
+    this.#requests.failAll(new OfflineError(DISCONNECTED))
     if (this.state === 'open') this.options.host.lost(this)
     this.#setState('closed')
   }
@@ -121,7 +127,7 @@ export class Link {
    */
   request(frame: RequestFrame, timeoutMs = this.options.requestTimeoutMs, onAck?: (ack: Ack) => void): Promise<Ack> {
     if (this.state === 'closed') {
-      return Promise.reject(this.error ?? new OfflineError('Disconnected: call connect() before retrying.'))
+      return Promise.reject(this.error ?? new OfflineError(DISCONNECTED))
     }
     const answer = this.#requests.add(frame, timeoutMs, onAck)
     if (this.state === 'idle' || this.state === 'refused') this.connect()
@@ -162,7 +168,7 @@ export class Link {
   #startConnectTimer() {
     clearTimer(this.#connectTimer)
     this.#connectTimer = setTimer(
-      () => this.#abandon(CloseCodes.HeartbeatTimeout, 'connect timeout'),
+      () => this.#abandon(CLOSE_HEARTBEAT_TIMEOUT, 'connect timeout'),
       this.options.requestTimeoutMs,
     )
   }
@@ -204,7 +210,7 @@ export class Link {
     const wasOpen = this.state === 'open'
     this.#requests.dropped()
     if (wasOpen) this.options.host.lost(this)
-    if (code === CloseCodes.Unauthorized && !this.#askedAgain) {
+    if (code === CLOSE_UNAUTHORIZED && !this.#askedAgain) {
       // The token may have expired since getAuthToken was last asked: ask again, once, at once.
       this.#askedAgain = true
       this.#open()
@@ -216,7 +222,7 @@ export class Link {
       if (outcome.final) this.error = outcome.error
       // Users hear it first, so whoever watches the status sees them failed when it changes.
       this.options.host.refused(this, outcome.error, !outcome.final)
-      if (outcome.final) return this.#setState(code === CloseCodes.ProtocolError ? 'closed' : 'refused')
+      if (outcome.final) return this.#setState(code === CLOSE_PROTOCOL_ERROR ? 'closed' : 'refused')
     }
     this.#setState('backoff')
     this.#retryTimer = setTimer(() => this.#open(), backoffDelay(this.#attempt++, this.options.reconnect))
@@ -232,7 +238,7 @@ export class Link {
         this.#pinged = false
       } else if (this.#pinged) {
         // Nothing heard for two periods: the socket is dead even if the platform has not noticed.
-        this.#abandon(CloseCodes.HeartbeatTimeout, 'heartbeat timeout')
+        this.#abandon(CLOSE_HEARTBEAT_TIMEOUT, 'heartbeat timeout')
         return
       } else this.#ping()
       this.#heartbeatTimer = setTimer(tick, this.options.heartbeatMs)

@@ -57,13 +57,7 @@ export class Requests {
         () => {
           const waiting = this.#inflight.delete(request.id)
           this.#queue = this.#queue.filter((queued) => queued !== request)
-          reject(
-            waiting
-              ? new TimeoutError()
-              : request.id > 0
-                ? new ConnectionLostError()
-                : new OfflineError('Could not reach the server in time: the request was not sent.'),
-          )
+          reject(waiting ? new TimeoutError() : request.id > 0 ? new ConnectionLostError() : new OfflineError())
         },
         timeoutMs,
         true,

@@ -6,6 +6,7 @@ import type { RealtimeError } from '../errors.js'
 import type { StreamPosition, WriteOp } from '../protocol.js'
 import { clearTimer, logError, setTimer, type TimerHandle } from '../runtime.js'
 import { type CollectionChange, changesOf, type RowKey } from './changes.js'
+import { collectionSnapshot, collectionWrite } from './protocol.js'
 
 /** Options of {@link liveCollectionOptions}. */
 export interface LiveCollectionOptions<T extends object, K extends RowKey, P extends object | void> {
@@ -106,7 +107,7 @@ export function liveCollectionOptions<
 
   /** Sends local mutations and resolves once the server's echo (or a later snapshot) is applied. */
   const send = async (ops: WriteOp[]) => {
-    const position = await client.write(key, ops)
+    const position = await collectionWrite(client, key, ops)
     if (syncing === false || covered(position)) return // nothing syncs any more: nothing to wait for
     await new Promise<void>((resolve) => waiters.add({ position, resolve }))
   }
@@ -163,7 +164,7 @@ export function liveCollectionOptions<
       // Everything delivered before this request is in the snapshot (the server reads its position
       // after receiving it); only what arrives from now on must be kept for after it.
       buffer = []
-      const snapshot = await client.snapshot<T>(key)
+      const snapshot = await collectionSnapshot<T>(client, key)
       if (stopped || attempt !== loads) return
       const keep = new Set(snapshot.rows.map(getId))
       writeAll([

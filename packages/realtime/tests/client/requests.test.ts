@@ -1,5 +1,7 @@
 import {
   ConnectionLostError,
+  collectionSnapshot,
+  collectionWrite,
   createRealtimeClient,
   OfflineError,
   type RealtimeClient,
@@ -29,7 +31,7 @@ test('every publish and write carries a fresh idempotency key', async () => {
   const client = make(server)
   await client.publish(['chat'], 'a')
   await client.publish(['chat'], 'b')
-  await client.write(['todos'], [{ type: 'delete', key: 1 }])
+  await collectionWrite(client, ['todos'], [{ type: 'delete', key: 1 }])
   const keys = [...server.sentOf('pub'), ...server.sentOf('write')].map((request) => request.frame.idem)
   expect(new Set(keys).size).toBe(3)
   for (const key of keys) expect(key).toMatch(/^[A-Za-z0-9_-]{16,64}$/)
@@ -64,7 +66,7 @@ test('a publish in flight when the connection drops is sent again with the same 
 test('other requests in flight fail with ConnectionLostError; requests never sent wait for the connection', async () => {
   const server = fakeServer({ respond: (frame) => (frame.t === 'snap' ? 'silence' : undefined) })
   const client = make(server, 5000)
-  const snapshot = client.snapshot(['todos'])
+  const snapshot = collectionSnapshot(client, ['todos'])
   await settle()
   server.last.drop()
   await expect(snapshot).rejects.toBeInstanceOf(ConnectionLostError)

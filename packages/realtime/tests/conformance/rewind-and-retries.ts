@@ -6,7 +6,7 @@
  * Tests that need the server side of a feature (`sub` with `rewind`, `pub` with `idem`) probe the
  * server first and are skipped, with a note, by a server that does not implement it yet.
  */
-import { ConnectionLostError } from '@tanstack/realtime'
+import { ConnectionLostError, collectionSnapshot } from '@tanstack/realtime'
 import { afterEach, describe, expect, type TestContext, test } from 'vitest'
 import { eventually, rawSocket, startProxy } from '../support/helpers.js'
 import type { Harness, HarnessOptions, HarnessServer } from './harness.js'
@@ -182,7 +182,7 @@ export function rewindAndRetriesSuite(harness: Harness): void {
       const client = server.client('alice', { url: proxy.url })
       await client.subscribe(['todos'], () => {}).ready
       proxy.hold()
-      const snapshot = client.snapshot(['todos'])
+      const snapshot = collectionSnapshot(client, ['todos'])
       const failed = expect(snapshot).rejects.toBeInstanceOf(ConnectionLostError)
       proxy.cut() // the request was sent when snapshot() returned
       proxy.release()
