@@ -215,16 +215,7 @@ export class ChannelSubscription implements ChannelUser, Observable<Subscription
     clearTimer(this.#retryTimer)
     this.#rewound = undefined
     this.#set('idle')
-    // Unsubscribe even after a subscribe that timed out: the server may hold it anyway. The link
-    // (per-channel transports) is released once the unsubscribe is answered.
-    const link = this.core.linkFor(this.ch)
-    if (link.state === 'open') {
-      link
-        .request({ t: 'unsub', ch: this.ch })
-        .catch(() => {})
-        .finally(() => this.core.detach(this))
-    }
-    this.core.detach(this)
+    this.core.detach(this, { t: 'unsub', ch: this.ch })
   }
 
   #set(status: SubscriptionStatus, error?: RealtimeError) {

@@ -15,7 +15,7 @@ import { type Observable, Store } from '../store.js'
 import type { Backoff, ReconnectOptions } from './backoff.js'
 import { ChannelSubscription, type SubscriptionState } from './channel-subscription.js'
 import { DISCONNECTED, Link, type LinkHost } from './link.js'
-import type { Ack } from './requests.js'
+import type { Ack, RequestFrame } from './requests.js'
 import type { RealtimeTransport } from './transport.js'
 
 /**
@@ -168,8 +168,11 @@ export interface ClientCore {
   wake(ch: string): Link
   /** Routes the channel's link events and frames to `user`. */
   attach(user: ChannelUser): void
-  /** Stops routing to `user`; a per-channel link nothing uses any more is closed. */
-  detach(user: ChannelUser): void
+  /**
+   * Stops routing to `user`, after sending `goodbye` (an `unsub` or `pleave`) when the link is open; a per-channel
+   * link nothing uses any more is closed once that is answered.
+   */
+  detach(user: ChannelUser, goodbye?: RequestFrame): void
   /** Sends a one-off request on the channel's link, connecting lazily; resolves with its ack. */
   call(channel: ChannelKey<any, any>, frame: OneOffFrame, timeoutMs?: number): Promise<Ack>
 }
@@ -329,7 +332,15 @@ class Client implements RealtimeClient, LinkHost, ClientCore {
     this.#users.set(user.ch, users.add(user))
   }
 
-  detach(user: ChannelUser): void {
+  detach(user: ChannelUser, goodbye?: RequestFrame): void {
+    const link = this.#links.get(this.#shared ? SHARED : user.ch)
+    // Sent even after a request that timed out: the server may hold the state anyway.
+    if (goodbye && link?.state === 'open') {
+      link
+        .request(goodbye)
+        .catch(() => {})
+        .finally(() => this.#releaseLink(user.ch))
+    }
     const users = this.#users.get(user.ch)
     if (users?.delete(user) && users.size === 0) this.#users.delete(user.ch)
     if (this.#channels.get(user.ch) === user) this.#channels.delete(user.ch)

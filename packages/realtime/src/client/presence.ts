@@ -238,14 +238,7 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
     this.#ready?.reject(new OfflineError('Left before the server accepted the join.'))
     this.#ready = undefined
     this.#store.set(idle)
-    const link = this.core.linkFor(this.ch)
-    if (link.state === 'open') {
-      link
-        .request({ t: 'pleave', ch: this.ch })
-        .catch(() => {})
-        .finally(() => this.core.detach(this))
-    }
-    this.core.detach(this)
+    this.core.detach(this, { t: 'pleave', ch: this.ch })
   }
 
   #checkSize(state: object) {

@@ -4,19 +4,13 @@
  * (Math.random() = 1), so the delays are the ceilings 100, 200, 400, 400 ms.
  */
 import { createCollection } from '@tanstack/db'
-import { createRealtimeClient, getPresence, liveCollectionOptions, type RealtimeClient } from '@tanstack/realtime'
-import { afterEach, beforeEach, expect, test, vi } from 'vitest'
-import { fakeServer, settle, useFakeClock } from './fake-server.js'
+import { getPresence, liveCollectionOptions } from '@tanstack/realtime'
+import { beforeEach, expect, test, vi } from 'vitest'
+import { fakeClients, fakeServer, settle } from './fake-server.js'
 
-let client: RealtimeClient | undefined
+const make = fakeClients()
 beforeEach(() => {
-  useFakeClock()
   vi.spyOn(Math, 'random').mockReturnValue(1)
-})
-afterEach(() => {
-  client?.disconnect()
-  vi.useRealTimers()
-  vi.restoreAllMocks()
 })
 
 const reconnect = { initialDelayMs: 100, factor: 2, maxDelayMs: 400 }
@@ -42,7 +36,7 @@ test('reconnects wait the backoff', async () => {
       return opened.length <= expected.length ? 1006 : 'hello'
     },
   })
-  client = createRealtimeClient({ transport: server.transport, reconnect })
+  const client = make(server, { reconnect })
   client.connect()
   await settle(2000)
   expect(gaps(opened)).toEqual(expected)
@@ -51,7 +45,7 @@ test('reconnects wait the backoff', async () => {
 
 test('a retryable subscribe failure is retried with the same backoff', async () => {
   const server = failing('sub', expected.length)
-  client = createRealtimeClient({ transport: server.transport, reconnect })
+  const client = make(server, { reconnect })
   const subscription = client.subscribe(['chat'], () => {})
   await settle(2000)
   expect(gaps(server.sentOf('sub').map((request) => request.at))).toEqual(expected)
@@ -60,7 +54,7 @@ test('a retryable subscribe failure is retried with the same backoff', async () 
 
 test('a retryable presence join failure is retried with the same backoff (not failed for good)', async () => {
   const server = failing('pjoin', expected.length)
-  client = createRealtimeClient({ transport: server.transport, reconnect })
+  const client = make(server, { reconnect })
   const presence = getPresence(client, ['room'])
   presence.enter({ name: 'Ada' })
   await settle(150)
@@ -72,7 +66,7 @@ test('a retryable presence join failure is retried with the same backoff (not fa
 
 test('a live collection’s failed snapshot is retried with the same backoff', async () => {
   const server = failing('snap', expected.length)
-  client = createRealtimeClient({ transport: server.transport, reconnect })
+  const client = make(server, { reconnect })
   const todos = createCollection(
     liveCollectionOptions({ client, channel: ['todos'], getId: (row: { id: number }) => row.id, gcTime: 0 }),
   )

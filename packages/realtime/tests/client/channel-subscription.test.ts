@@ -1,25 +1,8 @@
-import {
-  createRealtimeClient,
-  ForbiddenError,
-  InvalidOptionsError,
-  type RealtimeClient,
-  ServerError,
-  type SubscriptionState,
-} from '@tanstack/realtime'
-import { afterEach, beforeEach, expect, test, vi } from 'vitest'
-import { type FakeSocket, fakeServer, settle, useFakeClock } from './fake-server.js'
+import { ForbiddenError, InvalidOptionsError, ServerError, type SubscriptionState } from '@tanstack/realtime'
+import { expect, test } from 'vitest'
+import { type FakeSocket, fakeClients, fakeServer, settle } from './fake-server.js'
 
-let client: RealtimeClient | undefined
-beforeEach(useFakeClock)
-afterEach(() => {
-  client?.disconnect()
-  vi.useRealTimers()
-})
-
-const make = (server: ReturnType<typeof fakeServer>) => {
-  client = createRealtimeClient({ transport: server.transport, reconnect: { initialDelayMs: 100, maxDelayMs: 100 } })
-  return client
-}
+const make = fakeClients()
 
 const msg = (socket: FakeSocket, seq: number, ch = '["chat"]') => socket.receive({ t: 'msg', ch, seq, data: seq })
 

@@ -3,8 +3,15 @@
  * it records every socket the client opens and every frame it sends, answers requests through
  * `respond`, and can push frames, drop sockets and refuse them with close codes.
  */
-import type { RealtimeTransport, ServerLimits, TransportHandlers } from '@tanstack/realtime'
-import { vi } from 'vitest'
+import {
+  createRealtimeClient,
+  type RealtimeClient,
+  type RealtimeClientOptions,
+  type RealtimeTransport,
+  type ServerLimits,
+  type TransportHandlers,
+} from '@tanstack/realtime'
+import { afterEach, beforeEach, vi } from 'vitest'
 
 export interface FakeSocket {
   readonly channel: string | undefined
@@ -135,4 +142,28 @@ export function settle(ms = 0): Promise<void> {
 /** Fake timers and clock for one test file (microtasks stay real). */
 export function useFakeClock(): void {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] })
+}
+
+/**
+ * Fake timers for the test file, and a function making clients of a fake server (reconnects after
+ * 100 ms by default), disconnected after each test.
+ */
+export function fakeClients(defaults: Partial<RealtimeClientOptions> = {}) {
+  const clients: RealtimeClient[] = []
+  beforeEach(useFakeClock)
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.disconnect()
+    vi.useRealTimers()
+    vi.restoreAllMocks()
+  })
+  return (server: ReturnType<typeof fakeServer>, options: Partial<RealtimeClientOptions> = {}): RealtimeClient => {
+    const client = createRealtimeClient({
+      transport: server.transport,
+      reconnect: { initialDelayMs: 100, maxDelayMs: 100 },
+      ...defaults,
+      ...options,
+    })
+    clients.push(client)
+    return client
+  }
 }

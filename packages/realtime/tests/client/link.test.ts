@@ -1,29 +1,8 @@
-import {
-  CloseCodes,
-  createRealtimeClient,
-  ForbiddenError,
-  InvalidError,
-  type RealtimeClient,
-  ServerError,
-  UnauthorizedError,
-} from '@tanstack/realtime'
-import { afterEach, beforeEach, expect, test, vi } from 'vitest'
-import { fakeServer, settle, useFakeClock } from './fake-server.js'
+import { CloseCodes, ForbiddenError, InvalidError, ServerError, UnauthorizedError } from '@tanstack/realtime'
+import { expect, test } from 'vitest'
+import { fakeClients, fakeServer, settle } from './fake-server.js'
 
-let client: RealtimeClient | undefined
-beforeEach(useFakeClock)
-afterEach(() => {
-  client?.disconnect()
-  vi.useRealTimers()
-})
-
-const make = (server: ReturnType<typeof fakeServer>) => {
-  client = createRealtimeClient({
-    transport: server.transport,
-    reconnect: { initialDelayMs: 100, maxDelayMs: 100 },
-  })
-  return client
-}
+const make = fakeClients()
 
 test('the client asks servers to refuse by closing (refusal=close), with the protocol version', async () => {
   const server = fakeServer()

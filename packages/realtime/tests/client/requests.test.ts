@@ -2,29 +2,15 @@ import {
   ConnectionLostError,
   collectionSnapshot,
   collectionWrite,
-  createRealtimeClient,
   OfflineError,
-  type RealtimeClient,
   TimeoutError,
 } from '@tanstack/realtime'
-import { afterEach, beforeEach, expect, test, vi } from 'vitest'
-import { fakeServer, settle, useFakeClock } from './fake-server.js'
+import { expect, test } from 'vitest'
+import { fakeClients, fakeServer, settle } from './fake-server.js'
 
-let client: RealtimeClient | undefined
-beforeEach(useFakeClock)
-afterEach(() => {
-  client?.disconnect()
-  vi.useRealTimers()
-})
-
-const make = (server: ReturnType<typeof fakeServer>, requestTimeoutMs = 1000) => {
-  client = createRealtimeClient({
-    transport: server.transport,
-    requestTimeoutMs,
-    reconnect: { initialDelayMs: 100, maxDelayMs: 100 },
-  })
-  return client
-}
+const makeClient = fakeClients()
+const make = (server: ReturnType<typeof fakeServer>, requestTimeoutMs = 1000) =>
+  makeClient(server, { requestTimeoutMs })
 
 test('every publish and write carries a fresh idempotency key', async () => {
   const server = fakeServer()

@@ -7,9 +7,9 @@
  * server first and are skipped, with a note, by a server that does not implement it yet.
  */
 import { ConnectionLostError, collectionSnapshot } from '@tanstack/realtime'
-import { afterEach, describe, expect, type TestContext, test } from 'vitest'
+import { describe, expect, type TestContext, test } from 'vitest'
 import { eventually, rawSocket, startProxy } from '../support/helpers.js'
-import type { Harness, HarnessOptions, HarnessServer } from './harness.js'
+import type { HarnessOptions, HarnessServer } from './harness.js'
 
 let probes = 0
 
@@ -42,18 +42,8 @@ async function serverIdempotent(server: HarnessServer): Promise<boolean> {
 const SERVER_REWIND = 'waits for the server side of rewind (sub with rewind): enable after the server merge'
 const SERVER_IDEM = 'waits for the server side of idempotent publish (pub with idem): enable after the server merge'
 
-export function rewindAndRetriesSuite(harness: Harness): void {
-  let server: HarnessServer | undefined
-  const start = async (options?: HarnessOptions) => {
-    server = await harness.start(options)
-    return server
-  }
-  afterEach(async () => {
-    harness.closeClients()
-    await server?.stop()
-    server = undefined
-  })
-
+/** Part of `conformanceSuite`: `start` starts the preset's server, which the suite stops after each test. */
+export function rewindAndRetriesSuite(start: (options?: HarnessOptions) => Promise<HarnessServer>): void {
   /** Skips the test (with a note) when the server lacks the feature. */
   const requires = async (context: TestContext, supported: Promise<boolean>, note: string) => {
     context.skip(!(await supported), note)

@@ -748,5 +748,5 @@ export function conformanceSuite(harness: Harness): void {
     })
   })
 
-  rewindAndRetriesSuite(harness)
+  rewindAndRetriesSuite(start)
 }
