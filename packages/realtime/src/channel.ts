@@ -87,7 +87,7 @@ export function defineChannel<P extends object | void = void, M = unknown>(name?
  * @example
  * ```ts
  * const editorPresence = presenceChannel<{ documentId: string }, { cursor: { x: number; y: number } | null }>('editor')
- * const presence = client.presence(editorPresence({ documentId: 'd1' }))
+ * const presence = getPresence(client, editorPresence({ documentId: 'd1' }))
  * ```
  */
 export function presenceChannel<P extends object | void = void, S extends object = PresenceState>(
