@@ -32,12 +32,12 @@ const transport = "export { nodeTransport } from '@tanstack/realtime-preset-node
 const ENTRIES = [
   {
     id: 'core',
-    label: 'ours: subscribe + publish (client + Node transport)',
+    label: 'ours: subscribe + publish + Node transport',
     contents: `export { createRealtimeClient } from '@tanstack/realtime'\n${transport}`,
   },
   {
     id: 'presence',
-    label: 'ours: subscribe + publish + presence',
+    label: 'ours: the same + presence',
     contents: `export { createRealtimeClient, getPresence } from '@tanstack/realtime'\n${transport}`,
   },
   {
