@@ -660,7 +660,8 @@ check(
   (v) => v <= 1.25,
 )
 const kb = (/** @type {number} */ v) => `${(v / 1024).toFixed(2)} KB`
-check('core client + Node transport <= 5 KB min+gz', bundle('core'), (v) => v <= BUDGETS.core, kb)
+check('subscribe + publish (client + Node transport) <= 5 KB min+gz', bundle('core'), (v) => v <= BUDGETS.core, kb)
+check('with presence <= 6 KB min+gz', bundle('presence'), (v) => v <= BUDGETS.presence, kb)
 check('React adapter <= 1.5 KB min+gz', bundle('react'), (v) => v <= BUDGETS.react, kb)
 for (const [id, name] of /** @type {const} */ ([
   ['vue', 'Vue'],

@@ -143,7 +143,7 @@ const todo = { id: '1', title: 'Write docs' }`,
     'usage.ts',
     asModule(
       clientParts,
-      snippet(readme, 'ts', (code) => code.startsWith('// Subscribe:')),
+      snippet(readme, 'ts', (code) => code.includes('// Subscribe:')),
     ),
   )
   src(

@@ -1,6 +1,6 @@
 // @ts-check
 // The page's script: the vanilla TanStack Realtime client, no framework.
-import { createRealtimeClient } from '@tanstack/realtime'
+import { createRealtimeClient, getPresence } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
 
 const adjectives = ['Swift', 'Calm', 'Bright', 'Brave', 'Quiet', 'Lucky', 'Witty', 'Sunny']
@@ -55,7 +55,7 @@ form.addEventListener('submit', async (event) => {
   }
 })
 
-const presence = client.presence(room)
+const presence = getPresence(client, room)
 presence.enter({ name })
 const online = byId('online')
 presence.subscribe(() => {

@@ -1,4 +1,4 @@
-import { createRealtimeClient, ForbiddenError } from '@tanstack/realtime'
+import { createRealtimeClient, ForbiddenError, getPresence } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { eventually } from '../../../packages/realtime-preset-node/tests/helpers.js'
@@ -38,8 +38,8 @@ test('two users chat and see each other online through the demo server', async (
     await ada.publish(room, { from: 'Ada', text: 'hello' })
     await eventually(() => expect(got).toEqual([{ from: 'Ada', text: 'hello' }]))
 
-    await ada.presence(room).enter({ name: 'Ada' }).ready
-    const bobPresence = bob.presence(room)
+    await getPresence(ada, room).enter({ name: 'Ada' }).ready
+    const bobPresence = getPresence(bob, room)
     await bobPresence.enter({ name: 'Bob' }).ready
     expect(bobPresence.getSnapshot().others.map((member) => member.state)).toEqual([{ name: 'Ada' }])
     // The demo only allows its chat channel.

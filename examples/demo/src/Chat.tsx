@@ -8,7 +8,12 @@ const room = chatChannel({ roomId: 'lobby' })
 export function Chat() {
   const [messages, setMessages] = useState<ChatMessage[]>([])
   const [error, setError] = useState<string>()
-  useSubscribe(room, (message) => setMessages((previous) => [...previous.slice(-199), message]))
+  // rewind: a newly opened tab first shows the room's 20 most recent messages.
+  const { status, error: subscribeError } = useSubscribe(
+    room,
+    (message) => setMessages((previous) => [...previous.slice(-199), message]),
+    { rewind: 20 },
+  )
   const publish = usePublish(room)
   const list = useRef<HTMLOListElement>(null)
   useEffect(() => {
@@ -32,8 +37,10 @@ export function Chat() {
   return (
     <section className="card chat">
       <h2>Chat</h2>
-      <ol ref={list} data-testid="messages">
-        {messages.length === 0 && <li className="empty">No messages yet. Say hello!</li>}
+      <ol ref={list} data-testid="messages" data-status={status}>
+        {messages.length === 0 && (
+          <li className="empty">{status === 'live' ? 'No messages yet. Say hello!' : 'Loading recent messages…'}</li>
+        )}
         {messages.map((message) => (
           <li key={message.id} className={message.from === userName ? 'mine' : undefined}>
             <span className="from" style={{ color: colorOf(message.from) }}>
@@ -44,6 +51,7 @@ export function Chat() {
         ))}
       </ol>
       {error && <p className="error">{error}</p>}
+      {subscribeError && <p className="error">Not connected: {subscribeError.message}</p>}
       <form onSubmit={send}>
         <input name="text" autoComplete="off" placeholder="Message the room…" maxLength={500} aria-label="Message" />
         <button type="submit">Send</button>

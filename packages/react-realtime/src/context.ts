@@ -1,12 +1,12 @@
 'use client'
-import { InvalidError, type RealtimeClient } from '@tanstack/realtime'
+import { ConfigurationError, type RealtimeClient } from '@tanstack/realtime'
 import { createContext, useContext } from 'react'
 
 /** @internal */
 export const RealtimeContext = createContext<RealtimeClient | null>(null)
 
 /** Thrown when a hook runs outside `<RealtimeProvider>`. */
-export class MissingProviderError extends InvalidError {
+export class MissingProviderError extends ConfigurationError {
   override name = 'MissingProviderError'
   constructor(hook: string) {
     super(`${hook} must be used inside <RealtimeProvider client={client}>.`)

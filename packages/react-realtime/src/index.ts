@@ -14,6 +14,8 @@ export type {
   PresenceMember,
   PresenceSnapshot,
   RealtimeClient,
+  SubscriptionState,
+  SubscriptionStatus,
 } from '@tanstack/realtime'
 export { defineChannel, presenceChannel } from '@tanstack/realtime'
 export { MissingProviderError } from './context.js'

@@ -1,6 +1,7 @@
 'use client'
 import {
   type ChannelKey,
+  getPresence,
   type PresenceChannelDefinition,
   type PresenceSnapshot,
   type PresenceState,
@@ -60,7 +61,7 @@ export function usePresence(
 ): UsePresenceResult<PresenceState> {
   const client = useClient('usePresence')
   const ch = serializeChannelKey(resolveChannel(channel, options.params))
-  const presence = useMemo(() => client.presence(JSON.parse(ch) as ChannelKey), [client, ch])
+  const presence = useMemo(() => getPresence(client, JSON.parse(ch) as ChannelKey), [client, ch])
   const initial = useRef(options.initial)
   useInsertionEffect(() => {
     initial.current = options.initial

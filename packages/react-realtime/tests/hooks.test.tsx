@@ -1,11 +1,11 @@
 // @vitest-environment jsdom
 
 import { RealtimeProvider, useRealtime, useSubscribe } from '@tanstack/react-realtime'
-import type { RealtimeClient } from '@tanstack/realtime'
+import { getPresence, type RealtimeClient } from '@tanstack/realtime'
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { type ReactNode, StrictMode, useState } from 'react'
 import { afterEach, beforeEach, expect, test } from 'vitest'
-import type { TestServer } from '../../realtime-preset-node/tests/helpers.js'
+import { startServer, type TestServer } from '../../realtime-preset-node/tests/helpers.js'
 import { Chat, Cursors, cursors, twoClientsSeeEachOther } from './components.js'
 import { eventually, makeClient, startReactServer } from './support.js'
 
@@ -38,7 +38,7 @@ test('two components in two clients see each other’s messages and presence', a
 
 test('StrictMode leaves exactly one server subscription and shows others no leave and join', async () => {
   const observer = client('observer')
-  const presence = observer.presence(cursors({ documentId: 'doc' }))
+  const presence = getPresence(observer, cursors({ documentId: 'doc' }))
   await presence.enter({ name: 'Observer', cursor: null }).ready
   const seen: number[] = []
   presence.subscribe(() => seen.push(presence.getSnapshot().others.length))
@@ -141,3 +141,67 @@ test('useRealtime disconnects and connects', async () => {
   act(() => fireEvent.click(screen.getByText('off')))
   await eventually(() => expect(screen.getByTestId('status').textContent).toBe('disconnected'))
 })
+
+function Feed({ channel, rewind }: { channel: string; rewind?: number }) {
+  const [enabled, setEnabled] = useState(true)
+  const [messages, setMessages] = useState<string[]>([])
+  const { status, error } = useSubscribe([channel], (message) => setMessages((prev) => [...prev, String(message)]), {
+    enabled,
+    ...(rewind !== undefined && { rewind }),
+  })
+  return (
+    <div data-testid={`feed ${channel}`} data-status={status} data-error={error?.name ?? ''}>
+      {messages.join(',')}
+      <button type="button" onClick={() => setEnabled((on) => !on)}>
+        toggle {channel}
+      </button>
+    </div>
+  )
+}
+
+const feed = (channel: string) => screen.getByTestId(`feed ${channel}`)
+
+test('useSubscribe returns the subscription status: live, resubscribing while the server is away, idle while disabled', async () => {
+  const alice = client('alice')
+  render(withClient(alice, <Feed channel="news" />))
+  expect(['idle', 'subscribing']).toContain(feed('news').dataset.status)
+  await eventually(() => expect(feed('news').dataset.status).toBe('live'))
+  const seen = new Set<string>()
+  const observer = new MutationObserver(() => seen.add(feed('news').dataset.status ?? ''))
+  observer.observe(feed('news'), { attributes: true })
+  await server.stop()
+  await server.restart()
+  await eventually(() => expect(seen).toContain('resubscribing'))
+  await eventually(() => expect(feed('news').dataset.status).toBe('live'))
+  observer.disconnect()
+  await server.realtime.publish(['news'], 'after the restart')
+  await eventually(() => expect(feed('news').textContent).toContain('after the restart'))
+  act(() => fireEvent.click(screen.getByText('toggle news')))
+  expect(feed('news').dataset.status).toBe('idle')
+})
+
+test('useSubscribe shows the error that ended the subscription', async () => {
+  await server.stop()
+  server = await startServer({ authorize: (_user, [name]) => (name === 'secret' ? null : { subscribe: true }) })
+  render(withClient(client('alice'), [<Feed key="s" channel="secret" />, <Feed key="o" channel="open" />]))
+  await eventually(() => expect(feed('secret').dataset.status).toBe('failed'))
+  expect(feed('secret').dataset.error).toBe('ForbiddenError')
+  await eventually(() => expect(feed('open').dataset.status).toBe('live'))
+  expect(feed('open').dataset.error).toBe('')
+})
+
+test('useSubscribe with rewind: a component mounted later shows the recent messages first', async () => {
+  const alice = client('alice')
+  const { rerender } = render(withClient(alice, <Feed channel="room" rewind={3} />))
+  await eventually(() => expect(feed('room').dataset.status).toBe('live'))
+  for (const text of ['a', 'b', 'c', 'd']) await alice.publish(['room'], text)
+  await eventually(() => expect(feed('room').textContent).toContain('a,b,c,d'))
+  rerender(withClient(alice, [<Feed key="1" channel="room" rewind={3} />, <LateFeed key="2" />]))
+  await eventually(() => expect(screen.getByTestId('late').textContent).toBe('c,d'))
+})
+
+function LateFeed() {
+  const [messages, setMessages] = useState<string[]>([])
+  useSubscribe(['room'], (message) => setMessages((prev) => [...prev, String(message)]), { rewind: 2 })
+  return <div data-testid="late">{messages.join(',')}</div>
+}

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { getPresence } from '@tanstack/realtime'
 import { cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import type { TestServer } from '../../realtime-preset-node/tests/helpers.js'
@@ -97,7 +98,7 @@ test("the seed's React snippets work as pasted", async () => {
 
   // Presence: another user on the same document appears as a cursor and moves.
   const other = makeClient(server, 'grace')
-  const presence = other.presence(['presence', { documentId: 'doc-1' }])
+  const presence = getPresence(other, ['presence', { documentId: 'doc-1' }])
   await presence.enter({ cursor: null, name: 'Grace' }).ready
   await eventually(() => expect(screen.getByTestId('cursor').textContent).toBe('Grace:none'))
   presence.update({ cursor: { x: 3, y: 4 } })

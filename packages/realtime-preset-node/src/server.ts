@@ -47,7 +47,8 @@ export interface RealtimeNodeServer {
   /**
    * Handles an HTTP upgrade: authenticates, checks the path and Origin, and accepts the WebSocket.
    * Answers 404 (wrong path), 403 (Origin not allowed), 401 (no identity) or 500 (`getAuthToken`
-   * threw) otherwise.
+   * threw) otherwise; a client that sends `refusal=close` (the client core does) instead gets the
+   * socket accepted and closed at once with 4404, 4403, 4401 or 4500, which browsers can read.
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void
   /** Whether `req` is for this server's path (to share one HTTP server with other WebSocket endpoints). */
@@ -161,14 +162,28 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
   /** Set by close(): upgrades still arriving (or still authenticating) are refused with 503. */
   let closing = false
 
+  /**
+   * Refuses an upgrade with an HTTP status, or, for clients that ask with `refusal=close` (browsers
+   * cannot read the status), by accepting it and closing the socket at once with `4000 + status`.
+   */
+  function refuse(req: IncomingMessage, socket: Duplex, head: Buffer, status: 401 | 403 | 404 | 500, message: string) {
+    if (queryOf(req).refusal !== 'close' || socket.destroyed) return refuseWithStatus(socket, status, message)
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('error', onSocketError)
+      ws.close(4000 + status, message.slice(0, 120)) // a close reason has at most 123 bytes
+    })
+  }
+
   /** Synchronous unless `getAuthToken` returns a promise. */
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void | Promise<void> {
-    if (closing) return refuse(socket, 503, 'The realtime server is shutting down.')
-    if (!shouldHandle(req)) return refuse(socket, 404, `No realtime endpoint at this path (expected ${path}).`)
-    if (!originOk(req)) return refuse(socket, 403, 'Origin not allowed: add it to allowedOrigins.')
+    if (closing) return refuseWithStatus(socket, 503, 'The realtime server is shutting down.')
+    if (!shouldHandle(req)) {
+      return refuse(req, socket, head, 404, `No realtime endpoint at this path (expected ${path}).`)
+    }
+    if (!originOk(req)) return refuse(req, socket, head, 403, 'Origin not allowed: add it to allowedOrigins.')
     const failed = (error: unknown) => {
       onError(error)
-      refuse(socket, 500, 'getAuthToken failed.')
+      refuse(req, socket, head, 500, 'getAuthToken failed.')
     }
     let identity: T | null | undefined | Promise<T | null | undefined>
     try {
@@ -181,8 +196,8 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
   }
 
   function accept(req: IncomingMessage, socket: Duplex, head: Buffer, identity: T | null | undefined) {
-    if (identity === null || identity === undefined) return refuse(socket, 401, 'Not authenticated.')
-    if (closing) return refuse(socket, 503, 'The realtime server is shutting down.')
+    if (closing) return refuseWithStatus(socket, 503, 'The realtime server is shutting down.')
+    if (identity === null || identity === undefined) return refuse(req, socket, head, 401, 'Not authenticated.')
     if (socket.destroyed) return
     const { v: version, resume } = queryOf(req)
     // The 101 response and the hello frame leave in one write.
@@ -249,16 +264,18 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
   }
 }
 
-/** The `v` and `resume` query parameters, without building a URL object. */
-function queryOf(req: IncomingMessage): { v?: string; resume?: string } {
+type Query = { v?: string; resume?: string; refusal?: string }
+
+/** The `v`, `resume` and `refusal` query parameters, without building a URL object. */
+function queryOf(req: IncomingMessage): Query {
   const url = req.url ?? '/'
   const start = url.indexOf('?')
-  const found: { v?: string; resume?: string } = {}
+  const found: Query = {}
   if (start === -1) return found
   for (const pair of url.slice(start + 1).split('&')) {
     const eq = pair.indexOf('=')
     const name = eq === -1 ? pair : pair.slice(0, eq)
-    if ((name !== 'v' && name !== 'resume') || found[name] !== undefined) continue
+    if ((name !== 'v' && name !== 'resume' && name !== 'refusal') || found[name] !== undefined) continue
     const raw = eq === -1 ? '' : pair.slice(eq + 1)
     try {
       found[name] = decodeURIComponent(raw.replaceAll('+', ' '))
@@ -275,7 +292,7 @@ function pathOf(req: IncomingMessage): string {
   return query === -1 ? url : url.slice(0, query)
 }
 
-function refuse(socket: Duplex, status: number, message: string) {
+function refuseWithStatus(socket: Duplex, status: number, message: string) {
   if (socket.destroyed) return
   const body = `${message}\n`
   socket.end(

@@ -1,16 +1,9 @@
-import {
-  InvalidOptionsError,
-  openWebSocket,
-  type RealtimeTransport,
-  type WebSocketConstructor,
-  type WebSocketTransportOptions,
-  websocketEndpoint,
-} from '@tanstack/realtime'
+import { InvalidOptionsError, type RealtimeTransport, type WebSocketConstructor } from '@tanstack/realtime'
+import { type NodeTransportOptions, sharedSocketTransport } from './shared-transport.js'
 
 export type { WebSocketConstructor, WebSocketLike } from '@tanstack/realtime'
 
-/** Options of {@link nodeTransport}: `url` (omit in a browser), `path`, `getAuthToken`, `WebSocket`. */
-export type NodeTransportOptions = WebSocketTransportOptions
+export type { NodeTransportOptions } from './shared-transport.js'
 
 /**
  * The client transport for the Node preset: one WebSocket carries every channel.
@@ -25,26 +18,7 @@ export type NodeTransportOptions = WebSocketTransportOptions
  * ```
  */
 export function nodeTransport(options: NodeTransportOptions = {}): RealtimeTransport {
-  // Resolved now when given (so a bad url fails at once), else on first connect: a client module
-  // imported during server-side rendering must not need window.location.
-  let base = options.url === undefined ? undefined : websocketEndpoint(options, 'nodeTransport')
-  return {
-    mode: 'shared',
-    open: ({ params, handlers }) =>
-      openWebSocket({
-        url: () => {
-          base ??= websocketEndpoint(options, 'nodeTransport')
-          const url = new URL(base)
-          for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value)
-          return url.toString()
-        },
-        getAuthToken: options.getAuthToken,
-        WebSocket: () => options.WebSocket ?? defaultWebSocket(),
-        // 401, 403 and 404 become 4401, 4403 and 4404; anything else (a proxy's 400 or 502) is 1006.
-        refusals: [401, 403, 404],
-        handlers,
-      }),
-  }
+  return sharedSocketTransport(options, defaultWebSocket)
 }
 
 let nodeWebSocket: Promise<WebSocketConstructor> | undefined

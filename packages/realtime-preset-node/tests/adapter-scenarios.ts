@@ -15,6 +15,7 @@ import { join } from 'node:path'
 import {
   createRealtimeClient,
   defineChannel,
+  getPresence,
   InvalidError,
   presenceChannel,
   type RealtimeClient,
@@ -295,7 +296,7 @@ export async function guideComponentsWork(guide: Awaited<ReturnType<typeof start
   // Presence: another user on the same document is counted and named.
   const grace = wsClient(server, 'grace')
   try {
-    await grace.presence(['editor', { documentId: 'd1' }]).enter({ name: 'Grace', cursor: null }).ready
+    await getPresence(grace, ['editor', { documentId: 'd1' }]).enter({ name: 'Grace', cursor: null }).ready
     await eventually(() => expect(text('presence')?.replace(/\s+/g, '')).toBe('2hereGrace'))
   } finally {
     grace.disconnect()

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { type AddressInfo, createServer as createNetServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { createRealtimeClient, InvalidError, TooLargeError, UnauthorizedError } from '@tanstack/realtime'
+import { createRealtimeClient, getPresence, InvalidError, TooLargeError, UnauthorizedError } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
 import { afterEach, expect, test } from 'vitest'
 import { closeClients, eventually, makeClient, startServer, type TestServer } from './helpers.js'
@@ -21,7 +21,7 @@ test('after disconnect() nothing looks live, and connect() brings it back', asyn
   server = await startServer()
   const client = makeClient(server, 'alice')
   await client.subscribe(['chat'], () => {}).ready
-  const presence = client.presence(['room'])
+  const presence = getPresence(client, ['room'])
   await presence.enter({ name: 'A' }).ready
   client.disconnect()
   expect(presence.getSnapshot().status).toBe('joining')
@@ -36,9 +36,9 @@ test('presence changes made while the join is in flight reach the others', async
   server = await startServer()
   const alice = makeClient(server, 'alice')
   const bob = makeClient(server, 'bob')
-  const watcher = bob.presence(['room'])
+  const watcher = getPresence(bob, ['room'])
   await watcher.enter({ name: 'Bob' }).ready
-  const presence = alice.presence(['room'])
+  const presence = getPresence(alice, ['room'])
   presence.enter({ name: 'Alice', cursor: 0 })
   presence.update({ cursor: 1 }) // before the server answered the join
   await eventually(() => expect(watcher.getSnapshot().others[0]?.state).toEqual({ name: 'Alice', cursor: 1 }))
@@ -48,18 +48,25 @@ test('a presence state over the limit fails enter() without leaving the channel 
   server = await startServer({ maxPresenceBytes: 100 })
   const client = makeClient(server, 'alice')
   await client.subscribe(['warm-up'], () => {}).ready // limits are known once connected
-  const presence = client.presence(['room'])
+  const presence = getPresence(client, ['room'])
   expect(() => presence.enter({ blob: 'x'.repeat(200) })).toThrow(TooLargeError)
   expect(presence.active).toBe(false)
   await presence.enter({ name: 'small' }).ready
   expect(presence.getSnapshot().status).toBe('joined')
 })
 
-test('a refused connection (401) fails what waits with UnauthorizedError, then recovers', async () => {
+test('a refused connection (401) fails what waits with UnauthorizedError, stops, and recovers on connect()', async () => {
   server = await startServer()
   let token: string | null = null
+  let asked = 0
   const client = createRealtimeClient({
-    transport: nodeTransport({ url: server.url, getAuthToken: () => token }),
+    transport: nodeTransport({
+      url: server.url,
+      getAuthToken: () => {
+        asked++
+        return token
+      },
+    }),
     reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
   })
   const errors: unknown[] = []
@@ -69,11 +76,21 @@ test('a refused connection (401) fails what waits with UnauthorizedError, then r
     onLive: (info) => lives.push(info),
   })
   await expect(subscription.ready).rejects.toThrow(UnauthorizedError)
-  await expect(client.publish(['chat'], 'x')).rejects.toThrow(UnauthorizedError)
+  // The token was asked for twice (a refreshed one may be accepted), then the client stopped.
+  expect(asked).toBe(2)
+  expect(client.status.getSnapshot()).toBe('refused')
+  expect(client.error).toBeInstanceOf(UnauthorizedError)
+  expect(subscription.state.getSnapshot()).toMatchObject({ status: 'failed', error: errors[0] })
   expect(errors[0]).toBeInstanceOf(UnauthorizedError)
+  // A request asks again, on demand: refused again, it fails with the reason.
+  await expect(client.publish(['chat'], 'x')).rejects.toThrow(UnauthorizedError)
+  expect(asked).toBe(4)
   token = 'alice'
+  client.connect() // after signing in
   await eventually(() => expect(lives).toHaveLength(1))
   expect(client.status.getSnapshot()).toBe('connected')
+  expect(client.error).toBeUndefined()
+  expect(subscription.state.getSnapshot()).toEqual({ status: 'live', error: undefined })
   client.disconnect()
 })
 

@@ -1,3 +1,4 @@
+import { getPresence } from '@tanstack/realtime'
 import { type Broker, MemoryBroker } from '@tanstack/realtime/server'
 import { afterEach, expect, test } from 'vitest'
 import { closeClients, eventually, makeClient, rawClient, startProxy, startServer, type TestServer } from './helpers.js'
@@ -31,9 +32,9 @@ test('a member who leaves while disconnected is gone for others after the grace 
   const proxy = await startProxy(server.port)
   const alice = makeClient(proxy, 'alice')
   const bob = makeClient(server, 'bob')
-  const leave = alice.presence(['room']).enter({ name: 'Alice' })
+  const leave = getPresence(alice, ['room']).enter({ name: 'Alice' })
   await leave.ready
-  const bobPresence = bob.presence(['room'])
+  const bobPresence = getPresence(bob, ['room'])
   await bobPresence.enter({ name: 'Bob' }).ready
   expect(bobPresence.getSnapshot().others).toHaveLength(1)
 

@@ -1,4 +1,4 @@
-import { type ChannelKey, CloseCodes, LimitExceededError, serializeChannelKey } from '@tanstack/realtime'
+import { type ChannelKey, CloseCodes, getPresence, LimitExceededError, serializeChannelKey } from '@tanstack/realtime'
 import { MemoryBroker } from '@tanstack/realtime/server'
 import { afterEach, expect, test } from 'vitest'
 import type { RawSocket } from '../../realtime/tests/support/helpers.js'
@@ -19,9 +19,9 @@ test('too many channels on one connection is refused with a typed error', async 
   const client = makeClient(server, 'alice')
   for (let i = 0; i < 3; i++) await client.subscribe(['c', { i }], () => {}).ready
   await expect(client.subscribe(['c', { i: 3 }], () => {}).ready).rejects.toThrow(LimitExceededError)
-  await expect(client.presence(['c', { i: 4 }]).enter({}).ready).rejects.toThrow(LimitExceededError)
+  await expect(getPresence(client, ['c', { i: 4 }]).enter({}).ready).rejects.toThrow(LimitExceededError)
   // Presence on a channel it already subscribes to does not count twice.
-  await client.presence(['c', { i: 0 }]).enter({}).ready
+  await getPresence(client, ['c', { i: 0 }]).enter({}).ready
 })
 
 test('a client that stops reading is disconnected as a slow consumer; when it reads again it gets 4008', async () => {

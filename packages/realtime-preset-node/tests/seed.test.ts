@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { ForbiddenError } from '@tanstack/realtime'
+import { ForbiddenError, getPresence } from '@tanstack/realtime'
 import { afterAll, expect, test, vi } from 'vitest'
 import { closeClients, eventually, makeClient } from './helpers.js'
 
@@ -65,7 +65,7 @@ test("the seed's Node server and client snippets run as pasted", async () => {
     await eventually(() => expect(got).toEqual([{ type: 'created', todo: { id: '2' } }]))
     // The seed's authorize grants no publish.
     await expect(usageClient.publish(['todos', { teamId: '123' }], 'x')).rejects.toThrow(ForbiddenError)
-    await usageClient.presence(['room']).enter({ name: 'guest' }).ready
+    await getPresence(usageClient, ['room']).enter({ name: 'guest' }).ready
     expect(client.userId).toBe('guest')
   } finally {
     client.disconnect()

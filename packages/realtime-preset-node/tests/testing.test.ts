@@ -1,4 +1,4 @@
-import { ForbiddenError } from '@tanstack/realtime'
+import { ForbiddenError, getPresence, UnauthorizedError } from '@tanstack/realtime'
 import { startTestServer, type TestServer } from '@tanstack/realtime-preset-node/testing'
 import { afterEach, expect, test } from 'vitest'
 import { eventually, statusBecomes, upgradeStatus } from './helpers.js'
@@ -48,11 +48,12 @@ test('takes any createNodeServer option: authorize, path, getAuthToken', async (
   expect(await upgradeStatus(`${server.url}/_realtime?token=a`)).toBe(404)
 })
 
-test('a client without a token is refused and keeps retrying until closed', async () => {
+test('a client without a token is refused (status refused, UnauthorizedError) until closed', async () => {
   server = await startTestServer()
   const client = server.client({ token: null })
   client.connect()
-  await statusBecomes(client, 'reconnecting')
+  await statusBecomes(client, 'refused')
+  expect(client.error).toBeInstanceOf(UnauthorizedError)
   await server.close()
   expect(client.status.getSnapshot()).toBe('disconnected')
 })
@@ -61,8 +62,8 @@ test('presence leaves at once by default (presenceGraceMs 0)', async () => {
   server = await startTestServer()
   const ada = server.client({ token: 'ada' })
   const bo = server.client({ token: 'bo' })
-  await ada.presence(['room']).enter({}).ready
-  const room = bo.presence(['room'])
+  await getPresence(ada, ['room']).enter({}).ready
+  const room = getPresence(bo, ['room'])
   await room.enter({}).ready
   expect(room.getSnapshot().others.map((member) => member.userId)).toEqual(['ada'])
   ada.disconnect()

@@ -1,4 +1,10 @@
-import { type ChannelKey, InvalidOptionsError, PROTOCOL_VERSION, parseChannelKey } from '@tanstack/realtime'
+import {
+  type ChannelKey,
+  InvalidOptionsError,
+  PROTOCOL_VERSION,
+  parseChannelKey,
+  REFUSAL_PARAM,
+} from '@tanstack/realtime'
 import { defaultUserId, originAllowed, type Permissions } from '@tanstack/realtime/server'
 import type { WorkerdEnv } from './runtime-types.js'
 import {
@@ -58,8 +64,9 @@ export interface WorkerdHandler<Env extends WorkerdEnv> {
   /**
    * Serves `<path>/<encoded channel key>` WebSocket upgrades: 404 for other paths, 400 for a bad
    * key, 426 without an upgrade, 403 for a disallowed Origin or a denied channel, 401 without a
-   * token, 500 when `getAuthToken` or `authorize` throws. Accepted sockets reach the channel's
-   * Durable Object.
+   * token, 500 when `getAuthToken` or `authorize` throws. A client that sends `refusal=close` (the
+   * client core does) gets the socket accepted and closed at once with 4404, 4403, 4401 or 4500
+   * instead, which browsers can read. Accepted sockets reach the channel's Durable Object.
    */
   fetch(request: Request, env: Env, ctx?: unknown): Promise<Response>
 }
@@ -104,9 +111,16 @@ export function createWorkerdHandler<Env extends WorkerdEnv, T = string>(
 
   async function fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url)
+    const upgrade = request.headers.get('Upgrade')?.toLowerCase() === 'websocket'
+    // A client that sends refusal=close (the client core does) learns why it is refused from a close
+    // code (4000 + status): browsers cannot read the HTTP status of a refused upgrade.
+    const refuse = (status: 401 | 403 | 404 | 500, message: string) =>
+      upgrade && url.searchParams.get(REFUSAL_PARAM) === 'close'
+        ? refuseSocket(4000 + status, message)
+        : text(status, message)
     const encoded = url.pathname.startsWith(`${path}/`) ? url.pathname.slice(path.length + 1) : ''
     if (encoded === '' || encoded.includes('/')) {
-      return text(404, `No realtime endpoint at this path (expected ${path}/<encoded channel key>).`)
+      return refuse(404, `No realtime endpoint at this path (expected ${path}/<encoded channel key>).`)
     }
     let ch: string
     let key: ChannelKey
@@ -116,7 +130,7 @@ export function createWorkerdHandler<Env extends WorkerdEnv, T = string>(
     } catch (error) {
       return text(400, `Bad channel key: ${(error as Error).message}`)
     }
-    if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket') {
+    if (!upgrade) {
       return text(426, 'Expected a WebSocket upgrade.', { Upgrade: 'websocket' })
     }
     const originOk = originAllowed(request.headers.get('Origin'), allowedOrigins, request, {
@@ -124,27 +138,27 @@ export function createWorkerdHandler<Env extends WorkerdEnv, T = string>(
       secure: url.protocol === 'https:',
       forwardedProto: request.headers.get('X-Forwarded-Proto'),
     })
-    if (!originOk) return text(403, 'Origin not allowed: add it to allowedOrigins.')
+    if (!originOk) return refuse(403, 'Origin not allowed: add it to allowedOrigins.')
     let token: T | null | undefined
     try {
       token = await getAuthToken(request, env)
     } catch (error) {
       onError(error)
-      return text(500, 'getAuthToken failed.')
+      return refuse(500, 'getAuthToken failed.')
     }
-    if (token === null || token === undefined) return text(401, 'Not authenticated.')
+    if (token === null || token === undefined) return refuse(401, 'Not authenticated.')
     let granted: WorkerdPermissions | null | undefined
     let uid: string
     try {
       granted = await authorize(token, key, env)
-      if (granted === null || granted === undefined) return text(403, 'Not allowed on this channel.')
+      if (granted === null || granted === undefined) return refuse(403, 'Not allowed on this channel.')
       uid = userIdOf(token, granted)
       if (typeof uid !== 'string' || uid.length > MAX_USER_ID_LENGTH) {
         throw new InvalidOptionsError(`A user id must be a string of at most ${MAX_USER_ID_LENGTH} characters.`)
       }
     } catch (error) {
       onError(error)
-      return text(500, 'authorize failed.')
+      return refuse(500, 'authorize failed.')
     }
     const version = url.searchParams.get('v')
     if (version !== null && version !== String(PROTOCOL_VERSION)) {
@@ -183,6 +197,6 @@ function refuseSocket(code: number, reason: string): Response {
   const pair = new WebSocketPair()
   const server = pair[1]
   server.accept()
-  server.close(code, reason)
+  server.close(code, reason.slice(0, 120)) // a close reason has at most 123 bytes
   return new Response(null, { status: 101, webSocket: pair[0] })
 }

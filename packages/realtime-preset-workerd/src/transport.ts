@@ -22,9 +22,10 @@ export type WorkerdTransportOptions = WebSocketTransportOptions
  * channel's own Durable Object at `<url><path>/<encoded channel key>`. The client core reconnects
  * each socket with backoff and resumes its channel from the last sequence number it saw.
  *
- * A refused upgrade's HTTP status (readable with npm `ws`, not in browsers) is reported as close
- * code 4000 + status: 4401 (no token) and 4404 are retried, 4403 (channel denied) fails what waits
- * on the channel with `ForbiddenError`, 4500 (the Worker failed) with `ServerError`, then retries.
+ * A refused upgrade is closed by the Worker with a code the client reads in every runtime: 4401
+ * (no token: `getAuthToken` is asked once more, then the client stops with `UnauthorizedError`),
+ * 4403 (Origin or channel denied: `ForbiddenError` for what waits on the channel), 4500 (the Worker
+ * failed: `ServerError`, retried with backoff).
  *
  * @throws {InvalidOptionsError} when `url` is missing outside a browser or invalid, or when there
  *   is no WebSocket implementation.
@@ -58,7 +59,6 @@ export function workerdTransport(options: WorkerdTransportOptions = {}): Realtim
         },
         getAuthToken: options.getAuthToken,
         WebSocket: () => WebSocketImpl,
-        refusals: [401, 403, 404, 500],
         handlers,
       })
     },

@@ -1,3 +1,4 @@
+import { getPresence } from '@tanstack/realtime'
 import { createWorkerdHandler } from '@tanstack/realtime-preset-workerd'
 import { afterEach, expect, test } from 'vitest'
 import { eventually, rawSocket, upgradeStatus } from '../../realtime/tests/support/helpers.js'
@@ -66,8 +67,8 @@ test('non-ASCII channel keys and user ids travel safely (headers stay ASCII)', a
   const bob = server.client('bob')
   const got: unknown[] = []
   await bob.subscribe(room, (msg) => got.push(msg)).ready
-  await zoe.presence(room).enter({ name: 'Zoë' }).ready
-  const bobPresence = bob.presence(room)
+  await getPresence(zoe, room).enter({ name: 'Zoë' }).ready
+  const bobPresence = getPresence(bob, room)
   await bobPresence.enter({ name: 'Bob' }).ready
   expect(bobPresence.getSnapshot().others).toMatchObject([{ userId: 'zoë 🦊', state: { name: 'Zoë' } }])
   await zoe.publish(room, 'bonjour ☕')

@@ -1,3 +1,4 @@
+import { getPresence } from '@tanstack/realtime'
 import { afterEach, expect, test } from 'vitest'
 import { eventually, recordStatuses, startProxy } from '../../realtime/tests/support/helpers.js'
 import { channelInstance, workerdHarness } from './support/workerd.js'
@@ -24,8 +25,8 @@ test('an evicted channel keeps its sockets, presence and sequence, and resumes c
   await alice.subscribe(room, (n) => aliceGot.push(n as number), { onLive: (info) => aliceLives.push(info.recovered) })
     .ready
   await bob.subscribe(room, (n) => bobGot.push(n as number)).ready
-  await alice.presence(room).enter({ name: 'Alice' }).ready
-  const bobPresence = bob.presence(room)
+  await getPresence(alice, room).enter({ name: 'Alice' }).ready
+  const bobPresence = getPresence(bob, room)
   await bobPresence.enter({ name: 'Bob' }).ready
   for (let n = 1; n <= 3; n++) await server.publish(room, n)
   await eventually(() => expect(bobGot).toEqual([1, 2, 3]))
@@ -45,7 +46,7 @@ test('an evicted channel keeps its sockets, presence and sequence, and resumes c
 
   // Presence came back from the socket attachments: a newcomer sees both members.
   const carol = server.client('carol')
-  const carolPresence = carol.presence(room)
+  const carolPresence = getPresence(carol, room)
   await carolPresence.enter({ name: 'Carol' }).ready
   expect(carolPresence.getSnapshot().others.map((m) => m.state)).toEqual([{ name: 'Alice' }, { name: 'Bob' }])
   await eventually(() => expect(bobPresence.getSnapshot().others).toHaveLength(2))

@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { createRealtimeClient, ForbiddenError, type RealtimeClient, serializeChannelKey } from '@tanstack/realtime'
+import {
+  createRealtimeClient,
+  ForbiddenError,
+  getPresence,
+  type RealtimeClient,
+  serializeChannelKey,
+} from '@tanstack/realtime'
 import { workerdTransport } from '@tanstack/realtime-preset-workerd'
 import { afterEach, expect, test } from 'vitest'
 import { experimental_readRawConfig, unstable_getMiniflareWorkerOptions } from 'wrangler'
@@ -130,7 +136,7 @@ test("the seed's Worker, wrangler.toml and POST publish run as pasted", async ()
 
   // The seed's authorize grants subscribe and presence, not publish; a bad token is refused.
   await expect(alice.publish(todos, 'x')).rejects.toThrow(ForbiddenError)
-  await alice.presence(['room']).enter({ name: 'Alice' }).ready
+  await getPresence(alice, ['room']).enter({ name: 'Alice' }).ready
   await expect(worker.client('not a token!').publish(['room'], 'x')).rejects.toThrow(ForbiddenError)
   expect(await upgradeStatus(`${worker.url}/_realtime/${encodeURIComponent('["room"]')}`)).toBe(401)
 })

@@ -87,7 +87,7 @@ export function defineChannel<P extends object | void = void, M = unknown>(name?
  * @example
  * ```ts
  * const editorPresence = presenceChannel<{ documentId: string }, { cursor: { x: number; y: number } | null }>('editor')
- * const presence = client.presence(editorPresence({ documentId: 'd1' }))
+ * const presence = getPresence(client, editorPresence({ documentId: 'd1' }))
  * ```
  */
 export function presenceChannel<P extends object | void = void, S extends object = PresenceState>(
@@ -152,26 +152,15 @@ export function resolveChannel<K extends ChannelKey<any, any>>(channel: K | AnyC
  *   its serialization is longer than {@link MAX_CHANNEL_KEY_LENGTH}.
  */
 export function serializeChannelKey(key: ChannelKey<any, any>): string {
-  if (!Array.isArray(key) || key.length < 1 || key.length > 2) {
-    throw new InvalidChannelKeyError(`A channel key is a [name, params?] tuple; got ${describe(key)}.`)
+  const [name, params] = (Array.isArray(key) ? key : []) as unknown[]
+  if (!Array.isArray(key) || key.length > 2 || (params != null && !isPlainObject(params))) {
+    throw new InvalidChannelKeyError('A channel key is a [name, params?] tuple.')
   }
-  const [name, params] = key as readonly [unknown, unknown]
-  if (typeof name !== 'string') throw new InvalidChannelKeyError('A channel name must be a string.')
   checkName(name)
-  let text: string
-  if (params === undefined || params === null) {
-    text = `[${JSON.stringify(name)}]`
-  } else {
-    if (!isPlainObject(params)) {
-      throw new InvalidChannelKeyError(`Channel params must be a plain object; got ${describe(params)}.`)
-    }
-    const body = canonical(params, 0)
-    text = body === '{}' ? `[${JSON.stringify(name)}]` : `[${JSON.stringify(name)},${body}]`
-  }
+  const body = params == null ? '{}' : canonical(params, 0)
+  const text = `[${JSON.stringify(name)}${body === '{}' ? '' : `,${body}`}]`
   if (text.length > MAX_CHANNEL_KEY_LENGTH) {
-    throw new InvalidChannelKeyError(
-      `Channel key too long (${text.length} > ${MAX_CHANNEL_KEY_LENGTH} characters): use shorter params, such as ids.`,
-    )
+    throw new InvalidChannelKeyError(`Channel key too long (over ${MAX_CHANNEL_KEY_LENGTH}): use ids as params.`)
   }
   return text
 }
@@ -199,39 +188,31 @@ export function parseChannelKey(text: string): ChannelKey {
   return value as ChannelKey
 }
 
-function checkName(name: string) {
+function checkName(name: unknown) {
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_CHANNEL_NAME_LENGTH) {
-    throw new InvalidChannelKeyError(`A channel name must be 1 to ${MAX_CHANNEL_NAME_LENGTH} characters long.`)
+    throw new InvalidChannelKeyError(`A channel name must be a string of 1 to ${MAX_CHANNEL_NAME_LENGTH} characters.`)
   }
 }
 
+/** The canonical JSON of params: object keys sorted, `undefined` properties dropped. */
 function canonical(value: unknown, depth: number): string {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return JSON.stringify(value)
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new InvalidChannelKeyError('Channel params must not contain NaN or Infinity.')
+  const type = typeof value
+  if (type === 'number' ? Number.isFinite(value) : value === null || type === 'string' || type === 'boolean') {
     return JSON.stringify(value)
   }
-  if (depth >= MAX_PARAM_DEPTH) throw new InvalidChannelKeyError('Channel params are nested too deeply.')
-  if (Array.isArray(value)) return `[${value.map((item) => canonical(item ?? null, depth + 1)).join(',')}]`
-  if (isPlainObject(value)) {
-    const parts: string[] = []
-    for (const key of Object.keys(value).sort()) {
-      const item = value[key]
-      if (item !== undefined) parts.push(`${JSON.stringify(key)}:${canonical(item, depth + 1)}`)
+  if (depth < MAX_PARAM_DEPTH) {
+    if (Array.isArray(value)) return `[${value.map((item) => canonical(item ?? null, depth + 1))}]`
+    if (isPlainObject(value)) {
+      const keys = Object.keys(value).sort()
+      const parts = keys.filter((key) => value[key] !== undefined)
+      return `{${parts.map((key) => `${JSON.stringify(key)}:${canonical(value[key], depth + 1)}`)}}`
     }
-    return `{${parts.join(',')}}`
   }
-  throw new InvalidChannelKeyError(`Channel params must be JSON values; got ${describe(value)}.`)
+  throw new InvalidChannelKeyError(`Channel params must be plain JSON, at most ${MAX_PARAM_DEPTH} levels deep.`)
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false
   const proto = Object.getPrototypeOf(value)
   return proto === Object.prototype || proto === null
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null'
-  if (Array.isArray(value)) return `an array of length ${value.length}`
-  return typeof value === 'object' ? (value.constructor?.name ?? 'object') : typeof value
 }

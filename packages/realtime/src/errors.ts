@@ -1,7 +1,8 @@
 /**
  * Machine-readable error codes shared by the client, the server engine and the wire protocol.
  * A server answers a failed request with one of these codes; the client turns it back into the
- * matching error class with {@link errorFromCode}.
+ * matching error class with {@link errorFromCode}. `connection_lost` never travels on the wire: the
+ * client makes it when a connection drops under a request.
  */
 export type RealtimeErrorCode =
   | 'unauthorized'
@@ -12,13 +13,17 @@ export type RealtimeErrorCode =
   | 'limit_exceeded'
   | 'timeout'
   | 'offline'
+  | 'connection_lost'
   | 'internal'
 
 /**
  * Root of every error thrown or reported by TanStack Realtime.
  *
- * `code` identifies the category, `retryable` says whether the same request may succeed later
- * without changing it.
+ * `code` identifies the error, `retryable` says whether the same request may succeed later
+ * without changing it. Three categories sit under it: {@link ConfigurationError} (a mistake in how
+ * the library is called, thrown synchronously), {@link RequestError} (the server answered the
+ * request with an error) and {@link ConnectionError} (the connection failed; says whether the
+ * request was sent).
  *
  * @example
  * ```ts
@@ -42,27 +47,39 @@ export class RealtimeError extends Error {
 }
 
 /**
- * The server refused the connection because it could not identify the caller (HTTP 401 at the
- * upgrade: `getAuthToken` returned nothing). Retryable: the client keeps reconnecting and asks its
- * own `getAuthToken` again every time.
+ * A mistake in how the library is called (an invalid option, a missing transport or provider). Thrown
+ * synchronously where the call is made, never from the wire. Code `invalid`; not retryable: fix the call.
  */
-export class UnauthorizedError extends RealtimeError {
-  override name = 'UnauthorizedError'
-  constructor(message = 'Not authenticated: the server refused the connection (HTTP 401); check the auth token.') {
-    super('unauthorized', message, true)
+export class ConfigurationError extends RealtimeError {
+  override name = 'ConfigurationError'
+  constructor(message: string) {
+    super('invalid', message)
   }
 }
 
-/** The server's `authorize` did not grant this action on this channel. Not retryable. */
-export class ForbiddenError extends RealtimeError {
+/** An option passed to a constructor or factory is invalid: fix the call. */
+export class InvalidOptionsError extends ConfigurationError {
+  override name = 'InvalidOptionsError'
+}
+
+/**
+ * The server answered a request with an error (or the client refused it locally for the same
+ * reason, such as a payload over the server's announced limit). The connection itself is fine.
+ */
+export class RequestError extends RealtimeError {
+  override name = 'RequestError'
+}
+
+/** The server's `authorize` did not grant this action on this channel, or refused the Origin. Not retryable. */
+export class ForbiddenError extends RequestError {
   override name = 'ForbiddenError'
-  constructor(message = 'Not allowed: the server did not grant this action on this channel.') {
+  constructor(message = 'Not allowed on this channel.') {
     super('forbidden', message)
   }
 }
 
 /** The request was malformed: a bad channel key, a bad payload or an unknown message. Not retryable. */
-export class InvalidError extends RealtimeError {
+export class InvalidError extends RequestError {
   override name = 'InvalidError'
   constructor(message = 'Invalid request.') {
     super('invalid', message)
@@ -74,56 +91,85 @@ export class InvalidChannelKeyError extends InvalidError {
   override name = 'InvalidChannelKeyError'
 }
 
-/** An option passed to a constructor or factory is invalid: fix the call. */
-export class InvalidOptionsError extends InvalidError {
-  override name = 'InvalidOptionsError'
-}
-
 /** The payload (a message or a presence state) is larger than the server accepts. Not retryable. */
-export class TooLargeError extends RealtimeError {
+export class TooLargeError extends RequestError {
   override name = 'TooLargeError'
-  constructor(message = 'Payload too large: send less data per message.') {
+  constructor(message = 'Payload too large.') {
     super('too_large', message)
   }
 }
 
 /** The connection sent more than its rate limit allows. Retry after a short pause. */
-export class RateLimitedError extends RealtimeError {
+export class RateLimitedError extends RequestError {
   override name = 'RateLimitedError'
-  constructor(message = 'Rate limited: slow down and retry shortly.') {
+  constructor(message = 'Rate limited: retry shortly.') {
     super('rate_limited', message, true)
   }
 }
 
 /** A per-connection limit (such as the number of channels) was reached. Not retryable as is. */
-export class LimitExceededError extends RealtimeError {
+export class LimitExceededError extends RequestError {
   override name = 'LimitExceededError'
-  constructor(message = 'Limit exceeded: unsubscribe from something first.') {
+  constructor(message = 'Limit exceeded.') {
     super('limit_exceeded', message)
   }
 }
 
-/** The server did not answer in time. The request may or may not have been applied. */
-export class TimeoutError extends RealtimeError {
+/** The server failed while handling the request (for example a user callback threw). Retryable. */
+export class ServerError extends RequestError {
+  override name = 'ServerError'
+  constructor(message = 'The server failed.') {
+    super('internal', message, true)
+  }
+}
+
+/**
+ * The connection failed: refused at the upgrade ({@link UnauthorizedError}), not there
+ * ({@link OfflineError}: the request was never sent), or lost or silent after the request was sent
+ * ({@link ConnectionLostError}, {@link TimeoutError}: it may or may not have been applied).
+ */
+export class ConnectionError extends RealtimeError {
+  override name = 'ConnectionError'
+}
+
+/**
+ * The server refused the connection because it could not identify the caller (its `getAuthToken`
+ * found no identity). The client asks its own `getAuthToken` again once at once (an expired token is
+ * refreshed); refused again, it stops and the status becomes `refused` until `connect()` or the next
+ * request. Retryable.
+ */
+export class UnauthorizedError extends ConnectionError {
+  override name = 'UnauthorizedError'
+  constructor(message = 'Not authenticated: check the auth token.') {
+    super('unauthorized', message, true)
+  }
+}
+
+/** The request was sent and no answer came in time. It may or may not have been applied. */
+export class TimeoutError extends ConnectionError {
   override name = 'TimeoutError'
-  constructor(message = 'The server did not answer in time; the request may or may not have been applied.') {
+  constructor(message = 'No answer in time: the request may have been applied.') {
     super('timeout', message, true)
   }
 }
 
-/** There is no connection: the client is disconnected, or the connection dropped before the answer. */
-export class OfflineError extends RealtimeError {
+/** The request was never sent: the client is disconnected, or could not reach the server in time. */
+export class OfflineError extends ConnectionError {
   override name = 'OfflineError'
-  constructor(message = 'Offline: call connect() or wait for the connection to come back, then retry.') {
+  constructor(message = 'Offline: the request was not sent.') {
     super('offline', message, true)
   }
 }
 
-/** The server failed while handling the request (for example a user callback threw). */
-export class ServerError extends RealtimeError {
-  override name = 'ServerError'
-  constructor(message = 'The server failed to handle the request.') {
-    super('internal', message, true)
+/**
+ * The request was sent, then the connection dropped before the answer: it may or may not have been
+ * applied. Publishes and collection writes are not failed this way while their timeout lasts: they
+ * carry an idempotency key and are sent again after the reconnect, and the server applies them once.
+ */
+export class ConnectionLostError extends ConnectionError {
+  override name = 'ConnectionLostError'
+  constructor(message = 'Connection lost: the request may have been applied.') {
+    super('connection_lost', message, true)
   }
 }
 
@@ -136,6 +182,7 @@ const byCode: Record<RealtimeErrorCode, new (message?: string) => RealtimeError>
   limit_exceeded: LimitExceededError,
   timeout: TimeoutError,
   offline: OfflineError,
+  connection_lost: ConnectionLostError,
   internal: ServerError,
 }
 
@@ -155,25 +202,4 @@ export function errorFromCode(code: string, message?: string): RealtimeError {
   return new ErrorClass(message)
 }
 
-/**
- * WebSocket close codes the server uses. 4000-4999 is the range reserved for applications.
- * The client reconnects after every code except {@link CloseCodes.ProtocolError}.
- */
-export const CloseCodes = {
-  /** Normal closure by the client (`disconnect()`). */
-  Normal: 1000,
-  /** The server is shutting down or restarting: reconnect. */
-  GoingAway: 1001,
-  /** A frame larger than the server's `maxMessageBytes` (sent by `ws` itself). */
-  MessageTooBig: 1009,
-  /** The client speaks a protocol version the server does not support: do not reconnect. */
-  ProtocolError: 4400,
-  /** The connection's send buffer passed `maxBufferedBytes`: reconnect and resume. */
-  SlowConsumer: 4008,
-  /** A newer connection resumed this connection's identity. */
-  Replaced: 4009,
-  /** The connection kept sending far past its rate limit. */
-  RateLimited: 4029,
-  /** The client stopped answering heartbeats. */
-  HeartbeatTimeout: 4000,
-} as const
+export { CloseCodes } from './protocol.js'

@@ -23,6 +23,8 @@ export {
   resolveChannel,
   serializeChannelKey,
 } from './channel.js'
+export type { ReconnectOptions } from './client/backoff.js'
+export type { SubscriptionState, SubscriptionStatus } from './client/channel-subscription.js'
 export type {
   ConnectionStatus,
   MessageMeta,
@@ -32,8 +34,8 @@ export type {
   Subscription,
 } from './client/client.js'
 export { createRealtimeClient } from './client/client.js'
-export type { ReconnectOptions } from './client/link.js'
 export type { PresenceChannel, PresenceLeave, PresenceMember, PresenceSnapshot } from './client/presence.js'
+export { getPresence } from './client/presence.js'
 export type {
   RealtimeTransport,
   TransportHandlers,
@@ -51,9 +53,11 @@ export type { CollectionChange, CollectionMessage, RowKey } from './collections/
 export type { LiveCollectionOptions, LiveCollectionUtils } from './collections/live-collection.js'
 export { liveCollectionOptions } from './collections/live-collection.js'
 export { liveQueryOptions } from './collections/live-query.js'
+export type { CollectionRequestOptions } from './collections/protocol.js'
+export { collectionSnapshot, collectionWrite } from './collections/protocol.js'
 export type { LiveCollectionConfig } from './collections/shared-collection.js'
 export { sharedCollection } from './collections/shared-collection.js'
 export * from './errors.js'
 export type { ServerLimits, StreamPosition, WriteOp } from './protocol.js'
-export { MAX_JSON_DEPTH, PROTOCOL_VERSION } from './protocol.js'
+export { MAX_JSON_DEPTH, MAX_REWIND, PROTOCOL_VERSION, REFUSAL_PARAM } from './protocol.js'
 export type { Observable } from './store.js'

@@ -13,6 +13,60 @@ import { isErrorCode } from './errors.js'
 /** The protocol version this package speaks. */
 export const PROTOCOL_VERSION = 1
 
+/**
+ * The query parameter (`refusal=close`) a client sends to learn why an upgrade is refused: the server
+ * then accepts the socket and closes it at once with the refusal's close code (4401, 4403, 4404,
+ * 4500) instead of answering with an HTTP status, which browsers cannot read. Without it, servers
+ * answer refusals with the HTTP status (401, 403, 404, 500).
+ */
+export const REFUSAL_PARAM = 'refusal'
+
+/** Close code: normal closure by the client (`disconnect()`). */
+export const CLOSE_NORMAL = 1000
+/** Close code: the client stopped answering heartbeats (or gave up on a silent server). */
+export const CLOSE_HEARTBEAT_TIMEOUT = 4000
+/** Close code: the client speaks a protocol version the server does not support: do not reconnect. */
+export const CLOSE_PROTOCOL_ERROR = 4400
+/** Close code of a refusal: no identity (`getAuthToken` returned nothing). HTTP 401. */
+export const CLOSE_UNAUTHORIZED = 4401
+/** Close code of a refusal: the Origin is not allowed, or (per-channel servers) the channel is denied. HTTP 403. */
+export const CLOSE_FORBIDDEN = 4403
+/** Close code of a refusal: no realtime endpoint at this path. HTTP 404. */
+export const CLOSE_NOT_FOUND = 4404
+/** Close code of a refusal: the server failed (`getAuthToken` or `authorize` threw). HTTP 500. */
+export const CLOSE_SERVER_ERROR = 4500
+
+/**
+ * WebSocket close codes of the protocol. 4000-4999 is the range reserved for applications; a
+ * refusal is `4000 + ` its HTTP status.
+ */
+export const CloseCodes = {
+  /** Normal closure by the client (`disconnect()`). */
+  Normal: CLOSE_NORMAL,
+  /** The server is shutting down or restarting (or the page unloads): reconnect. */
+  GoingAway: 1001,
+  /** A frame larger than the server accepts (sent by `ws` itself, after an id-less `err`). */
+  MessageTooBig: 1009,
+  /** The client stopped answering heartbeats (or the client gave up on a silent server). */
+  HeartbeatTimeout: CLOSE_HEARTBEAT_TIMEOUT,
+  /** The connection's send buffer passed `maxBufferedBytes`: reconnect and resume. */
+  SlowConsumer: 4008,
+  /** A newer connection resumed this connection's identity. */
+  Replaced: 4009,
+  /** The connection kept sending far past its rate limit. */
+  RateLimited: 4029,
+  /** The client speaks a protocol version the server does not support: do not reconnect. */
+  ProtocolError: CLOSE_PROTOCOL_ERROR,
+  /** Refused: no identity (`getAuthToken` returned nothing). HTTP 401. */
+  Unauthorized: CLOSE_UNAUTHORIZED,
+  /** Refused: the Origin is not allowed, or (per-channel servers) the channel is denied. HTTP 403. */
+  Forbidden: CLOSE_FORBIDDEN,
+  /** Refused: no realtime endpoint at this path. HTTP 404. */
+  NotFound: CLOSE_NOT_FOUND,
+  /** Refused: the server failed (`getAuthToken` or `authorize` threw). HTTP 500. */
+  ServerError: CLOSE_SERVER_ERROR,
+} as const
+
 /** A position in a channel's message stream: the last sequence number seen in an epoch. */
 export interface StreamPosition {
   /** Sequence number of the last message (0 before the first message). */
@@ -268,31 +322,27 @@ function decodeWriteOps(value: unknown): WriteOp[] | string {
  * understand (the client then ignores it).
  */
 export function decodeServerFrame(text: string): ServerFrame | undefined {
-  let value: unknown
+  let frame: Record<string, unknown>
   try {
-    value = JSON.parse(text)
+    frame = JSON.parse(text)
   } catch {
     return undefined
   }
-  if (!isRecord(value)) return undefined
-  switch (value.t) {
-    case 'msg':
-      return typeof value.ch === 'string' && isSeq(value.seq) ? (value as ServerFrame) : undefined
-    case 'ack':
-      return isId(value.id) ? (value as ServerFrame) : undefined
-    case 'err':
-      return isErrorCode(value.code) && typeof value.msg === 'string' ? (value as ServerFrame) : undefined
-    case 'pres':
-      return typeof value.ch === 'string' && ['join', 'update', 'leave'].includes(value.ev as string)
-        ? (value as ServerFrame)
-        : undefined
-    case 'hello':
-      return typeof value.cid === 'string' && isRecord(value.limits) ? (value as ServerFrame) : undefined
-    case 'pong':
-      return { t: 'pong' }
-    default:
-      return undefined
-  }
+  if (!isRecord(frame)) return undefined
+  const { t } = frame
+  const valid =
+    t === 'msg'
+      ? typeof frame.ch === 'string' && isSeq(frame.seq)
+      : t === 'ack'
+        ? isId(frame.id)
+        : t === 'err'
+          ? isErrorCode(frame.code) && typeof frame.msg === 'string'
+          : t === 'pres'
+            ? typeof frame.ch === 'string'
+            : t === 'hello'
+              ? typeof frame.cid === 'string' && isRecord(frame.limits)
+              : t === 'pong'
+  return valid ? (frame as ServerFrame) : undefined
 }
 
 /** Encodes a frame. Shared so both sides produce the same text. */

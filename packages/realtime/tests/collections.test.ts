@@ -1,6 +1,8 @@
 import { createCollection, createLiveQueryCollection, eq } from '@tanstack/db'
 import {
   type CollectionChange,
+  collectionSnapshot,
+  collectionWrite,
   defineChannel,
   InvalidError,
   liveCollectionOptions,
@@ -236,8 +238,10 @@ test('the collection stops syncing (server unsubscribe) when garbage collected',
 test('snapshots of a channel without a collection source fail with a typed error', async () => {
   const srv = await start(todoStore())
   const client = makeClient(srv, 'alice')
-  await expect(client.snapshot(['not-a-collection'])).rejects.toThrow(InvalidError)
-  await expect(client.write(['not-a-collection'], [{ type: 'delete', key: 1 }])).rejects.toThrow(InvalidError)
+  await expect(collectionSnapshot(client, ['not-a-collection'])).rejects.toThrow(InvalidError)
+  await expect(collectionWrite(client, ['not-a-collection'], [{ type: 'delete', key: 1 }])).rejects.toThrow(
+    InvalidError,
+  )
   const failing = todos(makeClient(srv, 'bob'))
   await srv.stop()
   server = await startServer({

@@ -2,9 +2,12 @@ import {
   type ChannelKey,
   createRealtimeClient,
   defineChannel,
+  getPresence,
   type PresenceMember,
   presenceChannel,
+  type RealtimeError,
   type RealtimeTransport,
+  type SubscriptionStatus,
 } from '@tanstack/realtime'
 import { expectTypeOf, test } from 'vitest'
 
@@ -33,7 +36,7 @@ test('raw tuple keys accept any message', () => {
 
 test('a presence definition types the members state', () => {
   const editor = presenceChannel<{ documentId: string }, { cursor: { x: number } | null }>('editor')
-  const presence = client.presence(editor({ documentId: 'd' }))
+  const presence = getPresence(client, editor({ documentId: 'd' }))
   presence.enter({ cursor: null })
   presence.update({ cursor: { x: 1 } })
   // @ts-expect-error unknown state field
@@ -44,4 +47,14 @@ test('a presence definition types the members state', () => {
 test('channels without params take no arguments', () => {
   const lobby = defineChannel<void, string>('lobby')
   expectTypeOf(lobby()).toExtend<ChannelKey<string>>()
+})
+
+test('a subscription exposes its state; the client its status and refusal', () => {
+  const subscription = client.subscribe(['chat'], () => {}, { rewind: 20 })
+  expectTypeOf(subscription.state.getSnapshot().status).toEqualTypeOf<SubscriptionStatus>()
+  expectTypeOf(subscription.state.getSnapshot().error).toEqualTypeOf<RealtimeError | undefined>()
+  expectTypeOf(client.status.getSnapshot()).toEqualTypeOf<
+    'connecting' | 'connected' | 'reconnecting' | 'refused' | 'disconnected'
+  >()
+  expectTypeOf(client.error).toEqualTypeOf<RealtimeError | undefined>()
 })

@@ -1,5 +1,6 @@
 import {
   type ChannelKey,
+  getPresence,
   isChannelDefinition,
   type PresenceChannelDefinition,
   type PresenceSnapshot,
@@ -64,7 +65,7 @@ export function usePresence(
   const client = useClient('usePresence')
   // The client hands out one channel object per key, so this only changes when the key does.
   const presence = createMemo(() =>
-    client.presence(resolveChannel(isChannelDefinition(channel) ? channel : read(channel), read(options.params))),
+    getPresence(client, resolveChannel(isChannelDefinition(channel) ? channel : read(channel), read(options.params))),
   )
   const snapshot = fromObservable(presence)
   createEffect(() => {

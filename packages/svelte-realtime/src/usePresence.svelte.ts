@@ -1,5 +1,6 @@
 import {
   type ChannelKey,
+  getPresence,
   isChannelDefinition,
   type PresenceChannelDefinition,
   type PresenceSnapshot,
@@ -69,7 +70,10 @@ export function usePresence(
   const client = getClient('usePresence')
   // The client hands out one channel object per key, so this only changes when the key does.
   const presence = $derived(
-    client.presence(resolveChannel(isChannelDefinition(channel) ? channel : read(channel), read(read(options).params))),
+    getPresence(
+      client,
+      resolveChannel(isChannelDefinition(channel) ? channel : read(channel), read(read(options).params)),
+    ),
   )
   const snapshot = fromObservable(() => presence)
   $effect(() => {

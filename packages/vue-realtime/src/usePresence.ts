@@ -1,5 +1,6 @@
 import {
   type ChannelKey,
+  getPresence,
   isChannelDefinition,
   type PresenceChannelDefinition,
   type PresenceSnapshot,
@@ -62,7 +63,10 @@ export function usePresence(
   const client = useClient('usePresence')
   // The client hands out one channel object per key, so this only changes when the key does.
   const presence = computed(() =>
-    client.presence(resolveChannel(isChannelDefinition(channel) ? channel : toValue(channel), toValue(options.params))),
+    getPresence(
+      client,
+      resolveChannel(isChannelDefinition(channel) ? channel : toValue(channel), toValue(options.params)),
+    ),
   )
   const snapshot = useObservable(() => presence.value)
   watchEffect(

@@ -9,7 +9,7 @@ export const client = createRealtimeClient({
     // Called before every connection attempt: each (re)connect gets a fresh token.
     async getAuthToken() {
       const res = await fetch('/api/realtime-token')
-      return res.ok ? res.text() : null // null: no token; the server answers 401 and the client retries later
+      return res.ok ? res.text() : null // null: no token; the server refuses, and the client stops until connect()
     },
   }),
 })

@@ -90,12 +90,13 @@ describe('short-lived tokens from an endpoint, in Chromium', () => {
     await context.close()
   })
 
-  test('a page without a session gets 401 for a token, and its client retries without connecting', async () => {
+  test('a page without a session gets 401 for a token; its client asks twice, then stops without connecting', async () => {
     const before = tokenRequests.filter((status) => status === 401).length
     const context = await browser.newContext()
     const page = await context.newPage()
     await page.goto(origin)
-    // Two refused token requests: the client asked, was refused, backed off and asked again.
+    // Two refused token requests: the client asked, was refused (4401), asked once more for a fresh token, and was
+    // refused again: it stops (status refused) until connect() or the next request.
     await eventually(() => expect(tokenRequests.filter((status) => status === 401).length).toBeGreaterThan(before + 1))
     expect(server.realtime.server.stats().connections).toBe(0)
     expect(await page.title()).toBe('')

@@ -1,5 +1,5 @@
 // chat.test.ts
-import { ForbiddenError } from '@tanstack/realtime'
+import { ForbiddenError, getPresence } from '@tanstack/realtime'
 import { startTestServer, type TestServer } from '@tanstack/realtime-preset-node/testing'
 import { afterEach, beforeEach, expect, test, vi } from 'vitest'
 
@@ -42,8 +42,8 @@ test('server-side publish reaches subscribers', async () => {
 test('users see each other in presence', async () => {
   const alice = server.client({ token: 'alice' })
   const bob = server.client({ token: 'bob' })
-  await alice.presence(['chat', { roomId: '1' }]).enter({ typing: false }).ready
-  const room = bob.presence(['chat', { roomId: '1' }])
+  await getPresence(alice, ['chat', { roomId: '1' }]).enter({ typing: false }).ready
+  const room = getPresence(bob, ['chat', { roomId: '1' }])
   await room.enter({ typing: false }).ready
 
   expect(room.getSnapshot().others.map((member) => member.userId)).toEqual(['alice'])

@@ -1,6 +1,17 @@
-import type { ReconnectOptions } from './link.js'
+/** Reconnect and retry timing: exponential backoff with jitter, capped. */
+export interface ReconnectOptions {
+  /** Ceiling of the first delay. Default 250 ms. */
+  initialDelayMs?: number
+  /** Cap of the ceiling. Default 10 000 ms. */
+  maxDelayMs?: number
+  /** Growth of the ceiling per attempt (a number >= 1). Default 2. */
+  factor?: number
+}
 
-/** The one retry policy: reconnects, resubscribes and snapshot reloads all wait this long. */
+/**
+ * The one retry policy: reconnects, resubscribes, presence joins and live collections' snapshot
+ * reloads all wait this long (the client's `reconnect` option).
+ */
 export type Backoff = Required<ReconnectOptions>
 
 /** The default: 250 ms doubling up to 10 s. */

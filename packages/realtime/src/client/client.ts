@@ -1,39 +1,45 @@
-import { type ChannelKey, type MessageOf, type PresenceStateOf, serializeChannelKey } from '../channel.js'
-import { type Deferred, deferred } from '../deferred.js'
-import { InvalidError, OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
-import { intOption } from '../options.js'
+import { type ChannelKey, type MessageOf, serializeChannelKey } from '../channel.js'
+import { deferred } from '../deferred.js'
 import {
-  MAX_WRITE_OPS,
-  type ServerFrame,
-  type ServerLimits,
-  type StreamPosition,
-  utf8Length,
-  type WriteOp,
-} from '../protocol.js'
-import { clearTimer, isPageVisible, logError, onWindowEvent, setTimer, type TimerHandle } from '../runtime.js'
+  InvalidError,
+  InvalidOptionsError,
+  OfflineError,
+  type RealtimeError,
+  TooLargeError,
+  UnauthorizedError,
+} from '../errors.js'
+import { intOption } from '../options.js'
+import { MAX_REWIND, type ServerFrame, type ServerLimits, utf8Length, type WriteOp } from '../protocol.js'
+import { isPageVisible, onWindowEvent, randomId } from '../runtime.js'
 import { type Observable, Store } from '../store.js'
-import { backoffDelay } from './backoff.js'
-import { type Ack, Link, type LinkHost, type ReconnectOptions } from './link.js'
-import { PresenceChannel, type PresenceDriver } from './presence.js'
+import type { Backoff, ReconnectOptions } from './backoff.js'
+import { ChannelSubscription, type SubscriptionState } from './channel-subscription.js'
+import { DISCONNECTED, Link, type LinkHost } from './link.js'
+import type { Ack, RequestFrame } from './requests.js'
 import type { RealtimeTransport } from './transport.js'
 
 /**
  * The connection's state: `connecting` (first attempt), `connected`, `reconnecting` (after a drop
- * or a failed attempt, with backoff) or `disconnected` (not started, or `disconnect()` was called).
+ * or a failed attempt, with backoff), `refused` (the server refused the connection: `client.error`
+ * says why; the client tries again on `connect()` or the next request) or `disconnected` (not
+ * started, `disconnect()` was called, or the server does not speak this client's protocol).
  */
-export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'disconnected'
+export type ConnectionStatus = 'connecting' | 'connected' | 'reconnecting' | 'refused' | 'disconnected'
 
 /** Options of {@link createRealtimeClient}. */
 export interface RealtimeClientOptions {
   /** How to reach the server: `nodeTransport()` or `workerdTransport()`. */
   transport: RealtimeTransport
-  /** Backoff between reconnect attempts. */
+  /** Backoff between reconnect attempts, also used for every other retry (resubscribes, presence joins, snapshots). */
   reconnect?: ReconnectOptions
   /** How long a request (publish, subscribe, presence) waits for the server. Default 10 000 ms. */
   requestTimeoutMs?: number
   /** Minimum time between two presence updates sent. Default 50 ms. */
   presenceThrottleMs?: number
-  /** A silent connection is probed after this long and dropped after twice this. Default 15 000 ms. */
+  /**
+   * The client's liveness probe: a silent connection is pinged after this long and dropped after
+   * twice this. Default 15 000 ms. (The Node server's `heartbeatMs` is its own WebSocket ping.)
+   */
   heartbeatMs?: number
 }
 
@@ -45,8 +51,16 @@ export interface MessageMeta {
   channel: string
 }
 
-/** Callbacks for one subscriber. */
+/** Options of one subscriber. */
 export interface SubscribeOptions {
+  /**
+   * Deliver up to this many of the channel's most recent messages first (1 to 1000), in order,
+   * then the live ones: each message once. The server sends them from its history to the first
+   * subscriber of the channel in this client; a subscriber that joins a channel this client already
+   * follows gets them from what the client kept (the messages delivered since, up to the largest
+   * `rewind` asked). Resubscribes after a reconnect resume where the client was instead.
+   */
+  rewind?: number
   /**
    * The server is live for this channel: every later message will be delivered. Called after the
    * first subscribe and after every resubscribe; `recovered` says whether missed messages were replayed.
@@ -57,7 +71,7 @@ export interface SubscribeOptions {
    * channel should be reloaded (live collections take a fresh snapshot).
    */
   onReset?: () => void
-  /** The subscription failed (for example {@link ForbiddenError}). */
+  /** The subscription failed (for example {@link ForbiddenError}), or its retry did. */
   onError?: (error: RealtimeError) => void
 }
 
@@ -66,17 +80,28 @@ export interface Subscription {
   (): void
   /** Resolves when the server is live for the channel; rejects with the subscribe error. */
   readonly ready: Promise<void>
+  /**
+   * The channel's subscription state in this client, `{ status, error }`, as an observable
+   * (`subscribe(listener)`, `getSnapshot()`) that framework adapters bind to. `idle` once the last
+   * subscriber of the channel unsubscribed.
+   */
+  readonly state: Observable<SubscriptionState>
 }
 
 /** The realtime client: one per app, shared by every component. */
 export interface RealtimeClient {
   /** Observable connection status. */
   readonly status: Observable<ConnectionStatus>
+  /**
+   * Why the status is `refused` ({@link UnauthorizedError}, {@link ForbiddenError}) or, after a
+   * protocol mismatch, `disconnected` ({@link InvalidError}); undefined otherwise.
+   */
+  readonly error: RealtimeError | undefined
   /** This connection's id (presence members are keyed by it), once connected. */
   readonly connectionId: string | undefined
   /** The user id the server derived from this connection's identity, once connected. */
   readonly userId: string | undefined
-  /** Connects (the client also connects by itself on first use). */
+  /** Connects (the client also connects by itself on first use); after a refusal, tries again. */
   connect(): void
   /** Disconnects and stays disconnected until `connect()`. Subscriptions are kept and resume then. */
   disconnect(): void
@@ -84,10 +109,10 @@ export interface RealtimeClient {
    * Subscribes to a channel. Subscribers of one channel in one client share one server
    * subscription; the last unsubscribe ends it.
    *
-   * @throws {InvalidChannelKeyError} when the key is invalid.
+   * @throws {InvalidChannelKeyError} when the key is invalid; {@link InvalidOptionsError} for a bad `rewind`.
    * @example
    * ```ts
-   * const unsubscribe = client.subscribe(['chat', { roomId }], (msg) => console.log(msg))
+   * const unsubscribe = client.subscribe(['chat', { roomId }], (msg) => console.log(msg), { rewind: 20 })
    * await unsubscribe.ready // the server is live for the channel
    * ```
    */
@@ -98,124 +123,129 @@ export interface RealtimeClient {
   ): Subscription
   /**
    * Publishes to a channel; resolves with the message's sequence number once the server accepted it.
+   * Each publish carries an idempotency key: if the connection drops before the answer, it is sent
+   * again after the reconnect (within the timeout) and the server applies it once.
    *
    * @throws {ForbiddenError} {@link TooLargeError} {@link RateLimitedError} {@link TimeoutError}
-   *   {@link OfflineError} {@link InvalidError} (as rejections).
+   *   {@link OfflineError} {@link ConnectionLostError} {@link InvalidError} (as rejections).
    */
   publish<K extends ChannelKey<any, any>>(
     channel: K,
     data: MessageOf<K>,
     options?: { timeoutMs?: number },
   ): Promise<{ seq: number }>
-  /**
-   * Collection protocol: the rows of a collection channel and the stream position they reflect.
-   * Live collections call it; see `liveCollectionOptions`.
-   *
-   * @throws {ForbiddenError} without `subscribe` permission; {@link InvalidError} when the server serves
-   *   no collection on this channel; {@link TimeoutError} {@link OfflineError} (as rejections).
-   */
-  snapshot<T = unknown>(
-    channel: ChannelKey<any, any>,
-    options?: { timeoutMs?: number },
-  ): Promise<{ rows: T[]; seq: number; epoch: string }>
-  /**
-   * Collection protocol: asks the server to apply row changes; resolves with the position of the
-   * resulting change message on the channel.
-   *
-   * @throws the error the server's `write` handler threw (such as {@link InvalidError}), or
-   *   {@link ForbiddenError} without `publish` permission (as rejections).
-   */
-  write(channel: ChannelKey<any, any>, ops: WriteOp[], options?: { timeoutMs?: number }): Promise<StreamPosition>
-  /**
-   * The presence channel for a key, shared by every caller in this client. `enter(state)` joins,
-   * `update(patch)` changes this client's state, the snapshot lists `others`.
-   */
-  presence<K extends ChannelKey<any, any>>(channel: K): PresenceChannel<PresenceStateOf<K>>
 }
 
-interface Listener {
-  readonly onMessage: (data: any, meta: MessageMeta) => void
-  readonly options: SubscribeOptions
-  readonly ready: Deferred
+/**
+ * @internal Something in the client that lives on a channel's link: a channel subscription or a
+ * presence membership. The client tells it what happens to the link and hands it the channel's frames.
+ */
+export interface ChannelUser {
+  readonly ch: string
+  /** The link is open (hello received): (re)send what this user needs. */
+  opened(): void
+  /** The link lost its socket. */
+  lost(): void
+  /** The server refused the connection or the channel; `retrying` when the link tries again by itself. */
+  refused(error: RealtimeError, retrying: boolean): void
+  /** A push frame (`msg`, `pres`) for this channel. */
+  frame(frame: ServerFrame): void
 }
 
-class ChannelEntry {
-  readonly listeners = new Set<Listener>()
-  position: StreamPosition | undefined
-  state: 'idle' | 'subscribing' | 'live' | 'failed' = 'idle'
-  attempt = 0
-  /** Retryable subscribe failures in a row (the backoff's exponent). */
-  failures = 0
-  releaseTimer: TimerHandle | undefined
-  retryTimer: TimerHandle | undefined
-  constructor(
-    readonly ch: string,
-    readonly link: Link,
-  ) {}
+/** @internal A one-off request: a publish, or the collection protocol's snapshot and write. */
+export type OneOffFrame = { t: 'pub'; data: unknown } | { t: 'snap' } | { t: 'write'; ops: WriteOp[] }
+
+/** @internal What channel subscriptions, presence channels and live collections use of their client. */
+export interface ClientCore {
+  /** The client's retry policy. */
+  readonly backoff: Backoff
+  readonly presenceThrottleMs: number
+  /** The server's limits from the last hello. */
+  readonly limits: ServerLimits | undefined
+  /** The channel's link (made on first use). */
+  linkFor(ch: string): Link
+  /** The channel's link, connecting: starts a lazy client, asks a refused link again. */
+  wake(ch: string): Link
+  /** Routes the channel's link events and frames to `user`. */
+  attach(user: ChannelUser): void
+  /**
+   * Stops routing to `user`, after sending `goodbye` (an `unsub` or `pleave`) when the link is open; a per-channel
+   * link nothing uses any more is closed once that is answered.
+   */
+  detach(user: ChannelUser, goodbye?: RequestFrame): void
+  /** Sends a one-off request on the channel's link, connecting lazily; resolves with its ack. */
+  call(channel: ChannelKey<any, any>, frame: OneOffFrame, timeoutMs?: number): Promise<Ack>
 }
 
+/** The one link's key on a shared transport. */
 const SHARED = ''
 
-class Client implements RealtimeClient, LinkHost {
+class Client implements RealtimeClient, LinkHost, ClientCore {
   readonly #status = new Store<ConnectionStatus>('disconnected')
   readonly status: Observable<ConnectionStatus> = this.#status
-  readonly #transport: RealtimeTransport
+  readonly backoff: Backoff
+  readonly presenceThrottleMs: number
+  limits: ServerLimits | undefined
+  readonly #shared: boolean
   readonly #links = new Map<string, Link>()
-  readonly #channels = new Map<string, ChannelEntry>()
-  readonly #presence = new Map<string, PresenceChannel<any>>()
+  readonly #channels = new Map<string, ChannelSubscription>()
+  readonly #users = new Map<string, Set<ChannelUser>>()
   readonly #linkOptions: Omit<ConstructorParameters<typeof Link>[0], 'channel'>
-  readonly #presenceThrottleMs: number
-  /** undefined: not started yet (connect lazily); true: connect() or first use; false: disconnect(). */
-  #wanted: boolean | undefined
-  /** The server's limits from the last hello (per-channel links share them). */
-  #limits: ServerLimits | undefined
+  /** `lazy`: connect on first use; `wanted`: connect() or first use; `stopped`: disconnect(). */
+  #wanted: 'lazy' | 'wanted' | 'stopped' = 'lazy'
   #stopWindowEvents: (() => void) | undefined
 
   constructor(options: RealtimeClientOptions) {
-    if (!options?.transport || typeof options.transport.open !== 'function') {
-      throw new InvalidError('createRealtimeClient needs a transport, such as nodeTransport().')
+    const transport = options?.transport
+    if (typeof transport?.open !== 'function') {
+      throw new InvalidOptionsError('createRealtimeClient needs a transport.')
     }
-    this.#transport = options.transport
-    this.#presenceThrottleMs = intOption(options.presenceThrottleMs ?? 50, 'presenceThrottleMs', 0)
-    const reconnect = options.reconnect ?? {}
+    this.#shared = transport.mode === 'shared'
+    this.presenceThrottleMs = intOption(options.presenceThrottleMs ?? 50, 'presenceThrottleMs', 0)
+    const { initialDelayMs = 250, maxDelayMs = 10_000, factor = 2 } = options.reconnect ?? {}
+    if (!(factor >= 1)) throw new InvalidOptionsError('Option "reconnect.factor" must be a number >= 1.')
+    this.backoff = {
+      initialDelayMs: intOption(initialDelayMs, 'reconnect.initialDelayMs'),
+      maxDelayMs: intOption(maxDelayMs, 'reconnect.maxDelayMs'),
+      factor,
+    }
     this.#linkOptions = {
-      transport: options.transport,
+      transport,
       host: this,
       requestTimeoutMs: intOption(options.requestTimeoutMs ?? 10_000, 'requestTimeoutMs'),
       heartbeatMs: intOption(options.heartbeatMs ?? 15_000, 'heartbeatMs'),
-      reconnect: {
-        initialDelayMs: intOption(reconnect.initialDelayMs ?? 250, 'reconnect.initialDelayMs'),
-        maxDelayMs: intOption(reconnect.maxDelayMs ?? 10_000, 'reconnect.maxDelayMs'),
-        factor: reconnect.factor ?? 2,
-      },
-    }
-    if (!(this.#linkOptions.reconnect.factor >= 1)) {
-      throw new InvalidError('reconnect.factor must be a number >= 1.')
+      reconnect: this.backoff,
     }
   }
 
-  get connectionId() {
-    if (this.#transport.mode === 'shared') return this.#links.get(SHARED)?.connectionId
+  get error(): RealtimeError | undefined {
+    for (const link of this.#links.values()) {
+      if (link.error && (this.#refusesClient(link) || link.state === 'closed')) return link.error
+    }
+    return undefined
+  }
+
+  get connectionId(): string | undefined {
     for (const link of this.#links.values()) if (link.connectionId) return link.connectionId
     return undefined
   }
 
-  get userId() {
+  get userId(): string | undefined {
     for (const link of this.#links.values()) if (link.userId) return link.userId
     return undefined
   }
 
   // Arrow functions: `connect` and `disconnect` can be passed around unbound (onClick={client.connect}).
   connect = (): void => {
-    this.#wanted = true
+    this.#wanted = 'wanted'
     this.#stopWindowEvents ??= this.#watchWindow()
-    if (this.#transport.mode === 'shared') this.#linkFor(SHARED).connect()
+    if (this.#shared) this.linkFor(SHARED).connect()
     else for (const link of this.#links.values()) link.connect()
     this.stateChanged()
   }
 
   disconnect = (): void => {
-    this.#wanted = false
+    this.#wanted = 'stopped'
     this.#stopWindowEvents?.()
     this.#stopWindowEvents = undefined
     for (const link of this.#links.values()) link.close()
@@ -228,29 +258,12 @@ class Client implements RealtimeClient, LinkHost {
     options: SubscribeOptions = {},
   ): Subscription {
     const ch = serializeChannelKey(channel)
-    let entry = this.#channels.get(ch)
-    if (!entry) {
-      entry = new ChannelEntry(ch, this.#linkFor(ch))
-      this.#channels.set(ch, entry)
-    }
-    clearTimer(entry.releaseTimer)
-    const listener: Listener = { onMessage, options, ready: deferred() }
-    entry.listeners.add(listener)
-    if (entry.state === 'live') {
-      listener.ready.resolve()
-      options.onLive?.({ recovered: false })
-    } else if (entry.state === 'idle' || entry.state === 'failed') {
-      this.#ensure()
-      if (entry.link.state === 'open') this.#sendSubscribe(entry)
-      else if (entry.link.state === 'idle' && this.#wanted) entry.link.connect() // refused before: ask again
-    }
-    const current = entry
-    const unsubscribe = () => {
-      if (!current.listeners.delete(listener)) return
-      // Deferred so an immediate resubscribe (React StrictMode) keeps the server subscription.
-      if (current.listeners.size === 0) current.releaseTimer = setTimer(() => this.#release(current), 0)
-    }
-    return Object.assign(unsubscribe, { ready: listener.ready.promise })
+    const rewind = options.rewind === undefined ? 0 : intOption(options.rewind, 'rewind', 0, MAX_REWIND)
+    const subscription = this.#channels.get(ch) ?? new ChannelSubscription(ch, this)
+    this.#channels.set(ch, subscription)
+    const listener = { onMessage, options, rewind, ready: deferred() }
+    subscription.add(listener)
+    return Object.assign(() => subscription.remove(listener), { ready: listener.ready.promise, state: subscription })
   }
 
   async publish<K extends ChannelKey<any, any>>(
@@ -258,275 +271,140 @@ class Client implements RealtimeClient, LinkHost {
     data: MessageOf<K>,
     options: { timeoutMs?: number } = {},
   ): Promise<{ seq: number }> {
-    const ch = serializeChannelKey(channel)
-    this.#checkSize(ch, data, 'message')
-    const ack = await this.#call(ch, { t: 'pub', data }, options.timeoutMs)
+    const ack = await this.call(channel, { t: 'pub', data }, options.timeoutMs)
     return { seq: ack.seq ?? 0 }
   }
 
-  async snapshot<T = unknown>(
-    channel: ChannelKey<any, any>,
-    options: { timeoutMs?: number } = {},
-  ): Promise<{ rows: T[]; seq: number; epoch: string }> {
-    const ack = await this.#call(serializeChannelKey(channel), { t: 'snap' }, options.timeoutMs)
-    return { rows: (ack.rows ?? []) as T[], seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
-  }
+  // ClientCore
 
-  async write(
-    channel: ChannelKey<any, any>,
-    ops: WriteOp[],
-    options: { timeoutMs?: number } = {},
-  ): Promise<StreamPosition> {
+  async call(channel: ChannelKey<any, any>, frame: OneOffFrame, timeoutMs?: number): Promise<Ack> {
     const ch = serializeChannelKey(channel)
-    if (ops.length > MAX_WRITE_OPS) {
-      throw new InvalidError(`At most ${MAX_WRITE_OPS} row changes per write; split the transaction.`)
+    if (this.#wanted === 'stopped') throw new OfflineError(DISCONNECTED)
+    // A publish or write carries an idempotency key: sent again after a drop, it is applied once.
+    const request = frame.t === 'snap' ? { ...frame, ch } : { ...frame, ch, idem: this.#check(frame) }
+    try {
+      return await this.wake(ch).request(request, timeoutMs)
+    } finally {
+      this.#releaseLink(ch)
     }
-    this.#checkSize(ch, ops, 'write')
-    const ack = await this.#call(ch, { t: 'write', ops }, options.timeoutMs)
-    return { seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
   }
 
   /**
-   * Checks that `data` is JSON and, once the server's limits are known, that it fits `maxMessageBytes`.
+   * Checks that the payload is JSON and, once the server's limits are known, that it fits
+   * `maxMessageBytes`; returns a fresh idempotency key for the request that carries it.
+   *
    * @throws {InvalidError} {@link TooLargeError}
    */
-  #checkSize(ch: string, data: unknown, what: string) {
-    const json = toJson(data)
-    const max = (this.#links.get(this.#transport.mode === 'shared' ? SHARED : ch)?.limits ?? this.#limits)
-      ?.maxMessageBytes
+  #check(frame: Exclude<OneOffFrame, { t: 'snap' }>): string {
+    let json: string | undefined
+    try {
+      json = JSON.stringify(frame.t === 'pub' ? frame.data : frame.ops)
+    } catch {}
+    if (json === undefined) throw new InvalidError('Data must be JSON-serializable (no cycles, BigInt or undefined).')
+    const max = this.limits?.maxMessageBytes
     const bytes = max === undefined || json.length * 3 <= max ? 0 : utf8Length(json)
     if (max !== undefined && bytes > max) {
-      throw new TooLargeError(`The ${what} is ${bytes} bytes; the server accepts at most ${max}.`)
+      throw new TooLargeError(`The data is ${bytes} bytes; the server accepts at most ${max}.`)
     }
+    return randomId()
   }
 
-  /** Sends a one-off request (publish, snapshot, write) on the channel's link, connecting lazily. */
-  async #call(
-    ch: string,
-    frame: { t: 'pub'; data: unknown } | { t: 'snap' } | { t: 'write'; ops: WriteOp[] },
-    timeoutMs?: number,
-  ) {
-    if (this.#wanted === false) throw new OfflineError('Disconnected: call connect() first.')
-    this.#ensure()
-    try {
-      return await this.#linkFor(ch).request({ ...frame, ch }, timeoutMs)
-    } finally {
-      this.#releaseLinkIfUnused(ch)
+  linkFor(ch: string): Link {
+    const key = this.#shared ? SHARED : ch
+    let link = this.#links.get(key)
+    if (!link) {
+      link = new Link({ ...this.#linkOptions, channel: this.#shared ? undefined : ch })
+      this.#links.set(key, link)
+      if (this.#wanted === 'wanted' && !this.#shared) link.connect()
     }
+    return link
   }
 
-  presence<K extends ChannelKey<any, any>>(channel: K): PresenceChannel<PresenceStateOf<K>> {
-    const ch = serializeChannelKey(channel)
-    let presence = this.#presence.get(ch)
-    if (!presence) {
-      presence = new PresenceChannel(ch, this.#presenceDriver(ch), this.#presenceThrottleMs)
-      this.#presence.set(ch, presence)
+  wake(ch: string): Link {
+    if (this.#wanted === 'lazy') this.connect()
+    const link = this.linkFor(ch)
+    if (this.#wanted === 'wanted' && (link.state === 'idle' || link.state === 'refused')) link.connect()
+    return link
+  }
+
+  attach(user: ChannelUser): void {
+    const users = this.#users.get(user.ch) ?? new Set()
+    this.#users.set(user.ch, users.add(user))
+  }
+
+  detach(user: ChannelUser, goodbye?: RequestFrame): void {
+    const link = this.#links.get(this.#shared ? SHARED : user.ch)
+    // Sent even after a request that timed out: the server may hold the state anyway.
+    if (goodbye && link?.state === 'open') {
+      link
+        .request(goodbye)
+        .catch(() => {})
+        .finally(() => this.#releaseLink(user.ch))
     }
-    return presence
+    const users = this.#users.get(user.ch)
+    if (users?.delete(user) && users.size === 0) this.#users.delete(user.ch)
+    if (this.#channels.get(user.ch) === user) this.#channels.delete(user.ch)
+    this.#releaseLink(user.ch)
   }
 
   // LinkHost
 
   opened(link: Link): void {
-    this.#limits = link.limits
-    for (const entry of this.#channels.values()) {
-      if (entry.link === link && entry.listeners.size > 0) this.#sendSubscribe(entry)
-    }
-    for (const [ch, presence] of this.#presence) {
-      if (presence.active && this.#linkFor(ch) === link) presence.rejoin()
-    }
+    this.limits = link.limits
+    this.#forUsers(link, (user) => user.opened())
   }
 
   lost(link: Link): void {
-    for (const entry of this.#channels.values()) {
-      if (entry.link === link && entry.state !== 'failed') entry.state = 'idle'
-    }
-    for (const [ch, presence] of this.#presence) {
-      if ((this.#links.get(ch) ?? this.#links.get(SHARED)) === link) presence.lost()
-    }
+    this.#forUsers(link, (user) => user.lost())
   }
 
-  refused(link: Link, error: RealtimeError): void {
-    for (const entry of this.#channels.values()) {
-      if (entry.link !== link || entry.listeners.size === 0) continue
-      entry.attempt++
-      entry.state = 'failed'
-      for (const listener of entry.listeners) {
-        listener.ready.reject(error)
-        callSafely(listener.options.onError, error)
-      }
-    }
-    if (link.channel !== undefined) this.#presence.get(link.channel)?.fail(error)
-  }
-
-  rejected(link: Link, error: RealtimeError): void {
-    // Subscribers and presence hear why they are not live yet; they stay wanted and resume on connect.
-    for (const entry of this.#channels.values()) {
-      if (entry.link !== link || entry.state === 'live') continue
-      for (const listener of entry.listeners) {
-        listener.ready.reject(error)
-        callSafely(listener.options.onError, error)
-      }
-    }
-    for (const presence of this.#presence.values()) if (presence.active) presence.report(error)
+  refused(link: Link, error: RealtimeError, retrying: boolean): void {
+    this.#forUsers(link, (user) => user.refused(error, retrying))
   }
 
   frame(_link: Link, frame: ServerFrame): void {
-    if (frame.t === 'msg') this.#message(frame)
-    else if (frame.t === 'pres') this.#presence.get(frame.ch)?.apply(frame)
+    const users = 'ch' in frame ? this.#users.get(frame.ch) : undefined
+    if (users) for (const user of [...users]) user.frame(frame)
   }
 
   stateChanged(): void {
     this.#status.set(this.#computeStatus())
   }
 
+  #forUsers(link: Link, action: (user: ChannelUser) => void) {
+    for (const [ch, users] of [...this.#users]) {
+      if (this.#links.get(this.#shared ? SHARED : ch) === link) for (const user of [...users]) action(user)
+    }
+  }
+
+  /**
+   * Whether the server refused the whole client: the shared connection, an identity (4401), or
+   * every per-channel connection (an Origin it does not allow refuses them all; one denied
+   * channel among working ones does not make the client refused).
+   */
+  #refusesClient(link: Link): boolean {
+    if (link.state !== 'refused') return false
+    if (this.#shared || link.error instanceof UnauthorizedError) return true
+    for (const other of this.#links.values()) if (other.state !== 'refused') return false
+    return true
+  }
+
   #computeStatus(): ConnectionStatus {
-    if (!this.#wanted) return 'disconnected'
-    let connecting = false
+    if (this.#wanted !== 'wanted') return 'disconnected'
+    let status: ConnectionStatus = 'connected'
     for (const link of this.#links.values()) {
-      if (link.state === 'waiting' || (link.state === 'connecting' && link.everOpen)) return 'reconnecting'
-      if (link.state === 'connecting') connecting = true // an idle link is not needed (or was refused)
+      if (link.state === 'backoff' || (link.state === 'connecting' && link.everOpen)) return 'reconnecting'
       if (link.state === 'closed') return 'disconnected'
+      if (link.state === 'connecting') status = 'connecting'
+      else if (status === 'connected' && this.#refusesClient(link)) status = 'refused'
     }
-    return connecting ? 'connecting' : 'connected'
-  }
-
-  #message(frame: Extract<ServerFrame, { t: 'msg' }>) {
-    const entry = this.#channels.get(frame.ch)
-    const position = entry?.position
-    if (!entry || !position || entry.state === 'idle' || entry.state === 'failed') return
-    if (frame.seq <= position.seq) return // already delivered
-    if (frame.seq > position.seq + 1) {
-      // A gap: ask the server to replay from the last message we have.
-      if (entry.state === 'live') this.#sendSubscribe(entry)
-      return
-    }
-    position.seq = frame.seq
-    const meta: MessageMeta = { seq: frame.seq, channel: frame.ch }
-    for (const listener of entry.listeners) {
-      try {
-        listener.onMessage(frame.data, meta)
-      } catch (error) {
-        logError('a subscriber threw', error)
-      }
-    }
-  }
-
-  #sendSubscribe(entry: ChannelEntry) {
-    clearTimer(entry.retryTimer)
-    const attempt = ++entry.attempt
-    entry.state = 'subscribing'
-    const since = entry.position
-    // The ack is handled as it is read: messages that follow it in the same read find the new position.
-    const onAck = (ack: Ack) => {
-      if (attempt !== entry.attempt) return
-      const reset = since !== undefined && ack.reset === true
-      const position = { seq: ack.seq ?? 0, epoch: ack.epoch ?? '' }
-      // Within one epoch the position only moves forward (replayed messages may already be past the ack's).
-      if (!reset && entry.position?.epoch === position.epoch) position.seq = Math.max(position.seq, entry.position.seq)
-      entry.position = position
-      entry.state = 'live'
-      entry.failures = 0
-      for (const listener of entry.listeners) {
-        if (reset) callSafely(listener.options.onReset)
-        listener.ready.resolve()
-        callSafely(listener.options.onLive, { recovered: since !== undefined && !reset })
-      }
-    }
-    entry.link
-      .request({ t: 'sub', ch: entry.ch, ...(since && { since: { ...since } }) }, undefined, onAck)
-      .catch((error: RealtimeError) => {
-        if (attempt !== entry.attempt || error.code === 'offline') return // resubscribed on reconnect
-        const retry = error.retryable
-        entry.state = retry ? 'idle' : 'failed'
-        for (const listener of entry.listeners) {
-          listener.ready.reject(error)
-          callSafely(listener.options.onError, error)
-        }
-        if (!retry) return
-        // A retryable refusal (the server's authorize failed, a timeout): try again with backoff.
-        entry.retryTimer = setTimer(
-          () => {
-            if (entry.state === 'idle' && entry.listeners.size > 0 && entry.link.state === 'open') {
-              this.#sendSubscribe(entry)
-            }
-          },
-          backoffDelay(entry.failures++, this.#linkOptions.reconnect),
-        )
-      })
-  }
-
-  #release(entry: ChannelEntry) {
-    if (entry.listeners.size > 0 || this.#channels.get(entry.ch) !== entry) return
-    this.#channels.delete(entry.ch)
-    entry.attempt++
-    clearTimer(entry.retryTimer)
-    // Unsubscribe even after a subscribe that timed out: the server may hold it anyway.
-    if (entry.link.state === 'open') {
-      entry.link
-        .request({ t: 'unsub', ch: entry.ch })
-        .catch(() => {})
-        .finally(() => this.#releaseLinkIfUnused(entry.ch))
-    }
-    this.#releaseLinkIfUnused(entry.ch)
-  }
-
-  #presenceDriver(ch: string): PresenceDriver {
-    const link = () => this.#linkFor(ch)
-    return {
-      join: async (channel, state) => {
-        const ack = await link().request({ t: 'pjoin', ch: channel, state: state as Record<string, unknown> })
-        return ack.members ?? []
-      },
-      update: (channel, patch) => {
-        link()
-          .request({ t: 'pset', ch: channel, patch: patch as Record<string, unknown> })
-          .catch((error: RealtimeError) => {
-            if (error.code !== 'offline') logError('presence update failed', error)
-          })
-      },
-      leave: (channel) => {
-        const target = this.#links.get(this.#transport.mode === 'shared' ? SHARED : channel)
-        if (target?.state === 'open') {
-          target
-            .request({ t: 'pleave', ch: channel })
-            .catch(() => {})
-            .finally(() => this.#releaseLinkIfUnused(channel))
-        }
-        this.#releaseLinkIfUnused(channel)
-      },
-      connectionId: () => link().connectionId,
-      userId: () => link().userId,
-      maxStateBytes: () => link().limits?.maxPresenceBytes,
-      isOpen: () => link().state === 'open',
-      ensureConnected: () => {
-        this.#ensure()
-        if (this.#wanted && link().state === 'idle') link().connect() // refused before: ask again
-      },
-    }
-  }
-
-  /** Starts connecting on first use, unless `disconnect()` was called. */
-  #ensure() {
-    if (this.#wanted === undefined) this.connect()
-  }
-
-  #linkFor(ch: string): Link {
-    const key = this.#transport.mode === 'shared' ? SHARED : ch
-    let link = this.#links.get(key)
-    if (!link) {
-      link = new Link({ ...this.#linkOptions, channel: key === SHARED ? undefined : ch })
-      this.#links.set(key, link)
-      if (this.#wanted && key !== SHARED) link.connect()
-    }
-    return link
+    return status
   }
 
   /** Per-channel transports close a channel's socket once nothing in this client uses it. */
-  #releaseLinkIfUnused(ch: string) {
-    if (this.#transport.mode === 'shared') return
+  #releaseLink(ch: string) {
     const link = this.#links.get(ch)
-    if (!link || link.pending > 0 || this.#channels.has(ch) || this.#presence.get(ch)?.active) return
+    if (this.#shared || !link || link.pending > 0 || this.#users.has(ch)) return
     this.#links.delete(ch)
     link.close()
     this.stateChanged()
@@ -545,32 +423,11 @@ class Client implements RealtimeClient, LinkHost {
   }
 }
 
-/** Calls a user callback; what it throws is logged, never breaks the client. */
-function callSafely<A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void {
-  try {
-    callback?.(...args)
-  } catch (error) {
-    logError('a callback threw', error)
-  }
-}
-
-/** JSON text of `data`, or a typed error for what JSON cannot carry (undefined, BigInt, cycles). */
-function toJson(data: unknown): string {
-  let json: string | undefined
-  try {
-    json = JSON.stringify(data)
-  } catch (error) {
-    throw new InvalidError(`Data must be JSON-serializable: ${(error as Error).message}`)
-  }
-  if (json === undefined) throw new InvalidError('Data must be JSON-serializable.')
-  return json
-}
-
 /**
  * Creates the realtime client. It connects lazily (on the first subscribe, publish or presence
  * enter) or when `connect()` is called, and reconnects with backoff until `disconnect()`.
  *
- * @throws {InvalidError} when the transport is missing or an option is invalid.
+ * @throws {InvalidOptionsError} when the transport is missing or an option is invalid.
  * @example
  * ```ts
  * import { createRealtimeClient } from '@tanstack/realtime'

@@ -1,9 +1,11 @@
-import type { PresenceState } from '../channel.js'
+import { type ChannelKey, type PresenceState, type PresenceStateOf, serializeChannelKey } from '../channel.js'
 import { deferred } from '../deferred.js'
-import { OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
-import { utf8Length, type WireMember } from '../protocol.js'
-import { clearTimer, setTimer, type TimerHandle } from '../runtime.js'
+import { ForbiddenError, OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
+import { type ServerFrame, utf8Length, type WireMember } from '../protocol.js'
+import { clearTimer, logError, setTimer, type TimerHandle } from '../runtime.js'
 import { type Observable, Store } from '../store.js'
+import { backoffDelay } from './backoff.js'
+import type { ChannelUser, ClientCore, RealtimeClient } from './client.js'
 
 /** One member of a presence channel: one connection (two tabs of one user are two members). */
 export interface PresenceMember<S extends object = PresenceState> {
@@ -32,31 +34,15 @@ export interface PresenceLeave {
   readonly ready: Promise<void>
 }
 
-/** What the client does for a presence channel (implemented by the client). */
-export interface PresenceDriver {
-  join(ch: string, state: object): Promise<WireMember[]>
-  update(ch: string, patch: object): void
-  leave(ch: string): void
-  /** The connection's own id, when connected. */
-  connectionId(): string | undefined
-  /** The connection's user id, when connected. */
-  userId(): string | undefined
-  maxStateBytes(): number | undefined
-  /** Whether requests can be sent now (the connection is open). */
-  isOpen(): boolean
-  /** Makes sure a connection is being made. */
-  ensureConnected(): void
-}
-
 const idle: PresenceSnapshot<any> = { status: 'idle', self: undefined, others: [], error: undefined }
 
 /**
  * A presence channel in one client: shared by every component of the client that enters it
  * (reference counted), with throttled updates and an observable member list.
  *
- * Get one with `client.presence(key)`.
+ * Get one with {@link getPresence}.
  */
-export class PresenceChannel<S extends object = PresenceState> implements Observable<PresenceSnapshot<S>> {
+export class PresenceChannel<S extends object = PresenceState> implements Observable<PresenceSnapshot<S>>, ChannelUser {
   readonly #store = new Store<PresenceSnapshot<S>>(idle)
   readonly #members = new Map<string, PresenceMember<S>>()
   #state: S | undefined
@@ -65,13 +51,16 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
   #pendingPatch: Partial<S> | undefined
   #throttleTimer: TimerHandle | undefined
   #leaveTimer: TimerHandle | undefined
+  #retryTimer: TimerHandle | undefined
   #ready: { promise: Promise<void>; resolve: () => void; reject: (error: RealtimeError) => void } | undefined
   #joinAttempt = 0
+  /** Retryable join failures in a row (the backoff's exponent). */
+  #failures = 0
 
+  /** @internal Use {@link getPresence}. */
   constructor(
     readonly ch: string,
-    readonly driver: PresenceDriver,
-    readonly throttleMs: number,
+    readonly core: ClientCore,
   ) {}
 
   subscribe = (listener: () => void) => this.#store.subscribe(listener)
@@ -85,6 +74,8 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
   /**
    * Enters the channel with `initial` state (ignored when another part of this client is already
    * present: the membership is shared). Returns the function that leaves.
+   *
+   * @throws {TooLargeError} when the state is larger than the server's limit (once it is known).
    */
   enter(initial: S): PresenceLeave {
     if (this.#state === undefined) this.#checkSize(initial) // before anything changes
@@ -94,8 +85,9 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
       this.#state = { ...initial }
       this.#ready = deferred()
       this.#publishSnapshot('joining')
-      this.driver.ensureConnected()
-      this.rejoin()
+      this.core.attach(this)
+      this.core.wake(this.ch)
+      this.opened()
     }
     let left = false
     const leave = () => {
@@ -110,7 +102,7 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
 
   /**
    * Merges `patch` into this client's state (shallow) and sends it, throttled to one message per
-   * `throttleMs`. The local `self` changes at once.
+   * `presenceThrottleMs`. The local `self` changes at once.
    *
    * @throws {TooLargeError} when the merged state exceeds the server's presence size limit.
    */
@@ -125,17 +117,20 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
     if (this.#throttleTimer === undefined) this.#flush()
   }
 
-  /** (Re)sends the join: on enter and after every reconnect. */
-  rejoin(): void {
-    if (this.#state === undefined || !this.driver.isOpen()) return
+  /** @internal (Re)sends the join: on enter, after every reconnect, and to retry a retryable failure. */
+  opened(): void {
+    clearTimer(this.#retryTimer)
+    const link = this.core.linkFor(this.ch)
+    if (this.#state === undefined || link.state !== 'open') return
     const attempt = ++this.#joinAttempt
     this.#joined = false
     this.#pendingPatch = undefined
     const sent = this.#state
-    this.driver.join(this.ch, sent).then(
-      (members) => {
+    link.request({ t: 'pjoin', ch: this.ch, state: sent as Record<string, unknown> }).then(
+      ({ members = [] }) => {
         if (attempt !== this.#joinAttempt) return
         this.#joined = true
+        this.#failures = 0
         this.#members.clear()
         for (const member of members) this.#members.set(member.cid, toMember(member))
         this.#publishSnapshot('joined')
@@ -154,40 +149,36 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
         }
       },
       (error: RealtimeError) => {
-        if (attempt !== this.#joinAttempt || error.code === 'offline') return // retried on reconnect
-        this.fail(error)
+        if (attempt !== this.#joinAttempt) return
+        // Dropped with its socket: joined again once the next one is open.
+        if (link.state !== 'open' && (error.code === 'offline' || error.code === 'connection_lost')) return
+        if (!error.retryable) return this.#fail(error)
+        // A retryable failure (authorize threw, rate limited, a timeout): try again with the backoff.
+        this.#report(error)
+        this.#retryTimer = setTimer(() => this.opened(), backoffDelay(this.#failures++, this.core.backoff))
       },
     )
   }
 
-  /** The connection was refused (it keeps retrying): show why, keep the membership wanted. */
-  report(error: RealtimeError): void {
-    if (this.#state === undefined) return
-    this.#publishSnapshot('joining', error)
-    this.#ready?.reject(error)
-  }
-
-  /** The join failed (or the server refused the channel before it could be sent). */
-  fail(error: RealtimeError): void {
-    if (this.#state === undefined) return
-    this.#joinAttempt++
-    this.#state = undefined
-    this.#publishSnapshot('error', error)
-    this.#ready?.reject(error)
-  }
-
-  /** The connection dropped: keep showing the last members until the rejoin answers. */
+  /** @internal The connection dropped: keep showing the last members until the rejoin answers. */
   lost(): void {
     this.#joinAttempt++
     this.#joined = false
     if (this.#state !== undefined) this.#publishSnapshot('joining')
   }
 
-  /** Applies a presence event from the server. */
-  apply(
-    event: { ev: 'join'; m: WireMember } | { ev: 'update'; cid: string; patch: object } | { ev: 'leave'; cid: string },
-  ) {
-    if (!this.#joined) return
+  /**
+   * @internal The server refused the connection or the channel. A denied channel ends the
+   * membership (`error`); otherwise it stays wanted and joins once the client connects again.
+   */
+  refused(error: RealtimeError, retrying: boolean): void {
+    if (!retrying && error instanceof ForbiddenError) this.#fail(error)
+    else this.#report(error)
+  }
+
+  /** @internal Applies a presence event from the server. */
+  frame(event: ServerFrame): void {
+    if (event.t !== 'pres' || !this.#joined) return
     if (event.ev === 'join') this.#members.set(event.m.cid, toMember(event.m))
     else if (event.ev === 'leave') {
       if (!this.#members.delete(event.cid)) return
@@ -199,6 +190,22 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
     this.#publishSnapshot()
   }
 
+  /** Shows why the membership is not joined yet; it stays wanted. */
+  #report(error: RealtimeError) {
+    if (this.#state === undefined) return
+    this.#publishSnapshot('joining', error)
+    this.#ready?.reject(error)
+  }
+
+  /** The join failed for good (or the server refused the channel before it could be sent). */
+  #fail(error: RealtimeError) {
+    if (this.#state === undefined) return
+    this.#joinAttempt++
+    this.#state = undefined
+    this.#publishSnapshot('error', error)
+    this.#ready?.reject(error)
+  }
+
   #flush() {
     const patch = this.#pendingPatch
     if (patch === undefined) {
@@ -206,8 +213,14 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
       return
     }
     this.#pendingPatch = undefined
-    this.driver.update(this.ch, patch)
-    this.#throttleTimer = setTimer(() => this.#flush(), this.throttleMs)
+    this.core
+      .linkFor(this.ch)
+      .request({ t: 'pset', ch: this.ch, patch: patch as Record<string, unknown> })
+      .catch((error: RealtimeError) => {
+        // A dropped update is not lost: the rejoin after the reconnect carries the whole state.
+        if (error.code !== 'offline' && error.code !== 'connection_lost') logError('presence update failed', error)
+      })
+    this.#throttleTimer = setTimer(() => this.#flush(), this.core.presenceThrottleMs)
   }
 
   #leave() {
@@ -219,23 +232,25 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
     this.#joinAttempt++
     this.#pendingPatch = undefined
     clearTimer(this.#throttleTimer)
+    clearTimer(this.#retryTimer)
     this.#throttleTimer = undefined
     this.#members.clear()
     this.#ready?.reject(new OfflineError('Left before the server accepted the join.'))
     this.#ready = undefined
     this.#store.set(idle)
-    this.driver.leave(this.ch)
+    this.core.detach(this, { t: 'pleave', ch: this.ch })
   }
 
   #checkSize(state: object) {
-    const max = this.driver.maxStateBytes()
+    const max = this.core.limits?.maxPresenceBytes
     if (max !== undefined && utf8Length(JSON.stringify(state)) > max) {
       throw new TooLargeError(`Presence state is larger than the server's limit of ${max} bytes: share less state.`)
     }
   }
 
   #publishSnapshot(status = this.#store.getSnapshot().status, error?: RealtimeError) {
-    const self = this.driver.connectionId()
+    const link = this.core.linkFor(this.ch)
+    const self = link.connectionId
     const others: PresenceMember<S>[] = []
     for (const member of this.#members.values()) if (member.connectionId !== self) others.push(member)
     const state = this.#state
@@ -244,11 +259,39 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
       self:
         state === undefined || self === undefined
           ? undefined
-          : { connectionId: self, userId: this.driver.userId() ?? '', state },
+          : { connectionId: self, userId: link.userId ?? '', state },
       others,
       error,
     })
   }
+}
+
+const registries = new WeakMap<object, Map<string, PresenceChannel<any>>>()
+
+/**
+ * The presence channel for a key in a client, shared by every caller in this client. `enter(state)`
+ * joins, `update(patch)` changes this client's state, the snapshot lists `others`. A separate
+ * function (not a client method), so an app that does not use presence does not ship it.
+ *
+ * @param client - a client from `createRealtimeClient`
+ * @throws {InvalidChannelKeyError} when the key is invalid.
+ * @example
+ * ```ts
+ * const presence = getPresence(client, editor({ documentId: 'd1' }))
+ * const leave = presence.enter({ name: 'Ada', cursor: null })
+ * presence.update({ cursor: { x: 10, y: 20 } })
+ * ```
+ */
+export function getPresence<K extends ChannelKey<any, any>>(
+  client: RealtimeClient,
+  channel: K,
+): PresenceChannel<PresenceStateOf<K>> {
+  const ch = serializeChannelKey(channel)
+  const channels = registries.get(client) ?? new Map<string, PresenceChannel<any>>()
+  registries.set(client, channels)
+  const presence = channels.get(ch) ?? new PresenceChannel(ch, client as unknown as ClientCore)
+  channels.set(ch, presence)
+  return presence
 }
 
 function toMember<S extends object>(member: WireMember): PresenceMember<S> {

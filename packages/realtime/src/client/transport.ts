@@ -19,8 +19,9 @@ export interface TransportHandlers {
   /** A text frame arrived. */
   onMessage(text: string): void
   /**
-   * The socket closed or could not open. Transports map a refused upgrade to a close code:
-   * 4401 for HTTP 401, 4403 for 403, 4404 for 404, 1006 otherwise.
+   * The socket closed or could not open, with the close code and reason the platform reports (a
+   * server that refuses the connection closes it with 4401, 4403, 4404 or 4500; a socket that could
+   * not open is 1006).
    */
   onClose(code: number, reason: string): void
 }

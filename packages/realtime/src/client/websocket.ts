@@ -54,31 +54,25 @@ const Url = (globalThis as unknown as { URL: new (url: string, base?: string) =>
  * @throws {InvalidOptionsError} when `url` is invalid, or omitted outside a browser.
  */
 export function websocketEndpoint(options: Pick<WebSocketTransportOptions, 'url' | 'path'>, transport: string): string {
-  const endpoint = parseOrigin(options.url, transport)
-  const path =
-    options.path ?? (endpoint.pathname === '/' || endpoint.pathname === '' ? '/_realtime' : endpoint.pathname)
+  const location = (globalThis as { location?: { protocol: string; host: string } }).location
+  const page = location && `${location.protocol}//${location.host}`
+  let endpoint: UrlLike
+  try {
+    endpoint = new Url(options.url ?? (page as string), page)
+  } catch {
+    throw new InvalidOptionsError(
+      `${transport}: ${options.url === undefined ? 'a url is needed outside a browser' : `invalid url ${options.url}`}.`,
+    )
+  }
+  // http: becomes ws:, https: wss: (switching between these special schemes is allowed).
+  endpoint.protocol = endpoint.protocol.replace('http', 'ws')
+  if (!/^wss?:$/.test(endpoint.protocol)) {
+    throw new InvalidOptionsError(`${transport}: the url must be ws(s):// or http(s)://.`)
+  }
+  const path = options.path ?? (endpoint.pathname.length > 1 ? endpoint.pathname : '/_realtime')
   endpoint.pathname = path.replace(/\/+$/, '') || '/'
   endpoint.search = ''
   return endpoint.toString()
-}
-
-function parseOrigin(url: string | undefined, transport: string): UrlLike {
-  const location = (globalThis as { location?: { protocol: string; host: string } }).location
-  let parsed: UrlLike
-  try {
-    if (url !== undefined) parsed = new Url(url, location ? `${location.protocol}//${location.host}` : undefined)
-    else if (location) parsed = new Url(`${location.protocol}//${location.host}`)
-    else throw new InvalidOptionsError(`${transport} needs a url outside a browser, such as ws://localhost:3000.`)
-  } catch (error) {
-    if (error instanceof InvalidOptionsError) throw error
-    throw new InvalidOptionsError(`${transport}: invalid url ${JSON.stringify(url)}.`)
-  }
-  if (parsed.protocol === 'http:') parsed.protocol = 'ws:'
-  else if (parsed.protocol === 'https:') parsed.protocol = 'wss:'
-  else if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw new InvalidOptionsError(`${transport}: url must be ws(s):// or http(s)://; got ${parsed.protocol}`)
-  }
-  return parsed
 }
 
 /** What {@link openWebSocket} needs. */
@@ -89,18 +83,15 @@ export interface OpenWebSocketOptions {
   getAuthToken?: (() => string | null | undefined | Promise<string | null | undefined>) | undefined
   /** The WebSocket implementation (may load it lazily). */
   WebSocket: () => WebSocketConstructor | Promise<WebSocketConstructor>
-  /**
-   * HTTP statuses of a refused upgrade reported as close code 4000 + status (npm `ws` can read
-   * them, browsers cannot); any other refusal is an ordinary failure, 1006.
-   */
-  refusals: readonly number[]
   handlers: TransportHandlers
 }
 
 /**
  * Opens one WebSocket for a transport: the token is fetched first, events go to the core's
  * handlers exactly once, and a socket closed before it opened never opens. Shared by the presets'
- * transports and usable by custom ones.
+ * transports and usable by custom ones. A refused upgrade is a close code (4401, 4403, 4404, 4500)
+ * from servers that speak the protocol (the core asks them with `refusal=close`); an upgrade refused
+ * with an HTTP status (a proxy, a server shutting down) is 1006 on every platform.
  */
 export function openWebSocket(options: OpenWebSocketOptions): TransportSocket {
   const { handlers } = options
@@ -122,13 +113,6 @@ export function openWebSocket(options: OpenWebSocketOptions): TransportSocket {
     handlers.onDialing?.()
     const ws = new WebSocketImpl(url.toString())
     socket = ws
-    const nodeWs = ws as unknown as { on?: (event: string, listener: (...args: any[]) => void) => void }
-    nodeWs.on?.('unexpected-response', (_req: unknown, res: { statusCode?: number; statusMessage?: string }) => {
-      const status = res.statusCode ?? 0
-      const code = options.refusals.includes(status) ? 4000 + status : 1006
-      reportClose(code, `upgrade refused: HTTP ${status} ${res.statusMessage ?? ''}`.trim())
-      ;(ws as unknown as { terminate(): void }).terminate()
-    })
     ws.addEventListener('open', () => handlers.onOpen())
     ws.addEventListener('message', (event) => {
       if (!reported) handlers.onMessage(String(event.data))

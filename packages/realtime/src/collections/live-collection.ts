@@ -1,10 +1,12 @@
 import type { CollectionConfig, SyncConfig } from '@tanstack/db'
 import { type AnyChannelDefinition, type ChannelKey, resolveChannel, serializeChannelKey } from '../channel.js'
+import { type Backoff, backoffDelay, DEFAULT_BACKOFF } from '../client/backoff.js'
 import type { RealtimeClient } from '../client/client.js'
 import type { RealtimeError } from '../errors.js'
 import type { StreamPosition, WriteOp } from '../protocol.js'
 import { clearTimer, logError, setTimer, type TimerHandle } from '../runtime.js'
 import { type CollectionChange, changesOf, type RowKey } from './changes.js'
+import { collectionSnapshot, collectionWrite } from './protocol.js'
 
 /** Options of {@link liveCollectionOptions}. */
 export interface LiveCollectionOptions<T extends object, K extends RowKey, P extends object | void> {
@@ -105,7 +107,7 @@ export function liveCollectionOptions<
 
   /** Sends local mutations and resolves once the server's echo (or a later snapshot) is applied. */
   const send = async (ops: WriteOp[]) => {
-    const position = await client.write(key, ops)
+    const position = await collectionWrite(client, key, ops)
     if (syncing === false || covered(position)) return // nothing syncs any more: nothing to wait for
     await new Promise<void>((resolve) => waiters.add({ position, resolve }))
   }
@@ -151,7 +153,8 @@ export function liveCollectionOptions<
         ),
       )
 
-    let retryDelay = 0
+    /** Failed snapshots in a row (the backoff's exponent). */
+    let failures = 0
     let retryTimer: TimerHandle | undefined
 
     /** Takes a snapshot and reconciles the rows with it; rejects when the snapshot fails. */
@@ -161,7 +164,7 @@ export function liveCollectionOptions<
       // Everything delivered before this request is in the snapshot (the server reads its position
       // after receiving it); only what arrives from now on must be kept for after it.
       buffer = []
-      const snapshot = await client.snapshot<T>(key)
+      const snapshot = await collectionSnapshot<T>(client, key)
       if (stopped || attempt !== loads) return
       const keep = new Set(snapshot.rows.map(getId))
       writeAll([
@@ -180,7 +183,7 @@ export function liveCollectionOptions<
           applied.seq = message.seq
         }
       }
-      retryDelay = 0
+      failures = 0
       if (!ready) {
         ready = true
         markReady()
@@ -193,8 +196,9 @@ export function liveCollectionOptions<
       if (stopped) return
       if (!ready) markError(error)
       else logError(`could not reload the collection on ${ch}; retrying`, error)
-      retryDelay = Math.min(30_000, retryDelay ? retryDelay * 2 : 1000)
-      retryTimer = setTimer(reload, retryDelay)
+      // The client's retry policy (its `reconnect` option), like every other retry.
+      const backoff = (client as { backoff?: Backoff }).backoff ?? DEFAULT_BACKOFF
+      retryTimer = setTimer(reload, backoffDelay(failures++, backoff))
     }
     const reload = () => load().catch(failed)
     // A refetch the caller asked for rejects when it fails, and is retried like any other.

@@ -7,11 +7,13 @@ import {
   createRealtimeClient,
   defineChannel,
   ForbiddenError,
+  getPresence,
   InvalidChannelKeyError,
   OfflineError,
   presenceChannel,
   type RealtimeError,
   TooLargeError,
+  UnauthorizedError,
 } from '@tanstack/realtime'
 import { afterEach, describe, expect, test } from 'vitest'
 import { WebSocket } from 'ws'
@@ -26,6 +28,7 @@ import {
   upgradeStatus,
 } from '../support/helpers.js'
 import type { Harness, HarnessOptions, HarnessServer } from './harness.js'
+import { rewindAndRetriesSuite } from './rewind-and-retries.js'
 
 export type { Harness, HarnessOptions, HarnessServer, TokenSource } from './harness.js'
 
@@ -127,8 +130,8 @@ export function conformanceSuite(harness: Harness): void {
       const got: unknown[] = []
       const resets: number[] = []
       await alice.subscribe(['chat'], (msg) => got.push(msg), { onReset: () => resets.push(1) }).ready
-      await alice.presence(['room']).enter({ name: 'Alice' }).ready
-      const bobPresence = bob.presence(['room'])
+      await getPresence(alice, ['room']).enter({ name: 'Alice' }).ready
+      const bobPresence = getPresence(bob, ['room'])
       await bobPresence.enter({ name: 'Bob' }).ready
       await server.publish(['chat'], 'before')
       await eventually(() => expect(got).toEqual(['before']))
@@ -349,7 +352,7 @@ export function conformanceSuite(harness: Harness): void {
       await expect(client.publish(['read-only'], 'x')).rejects.toThrow(ForbiddenError)
       await expect(client.publish(['write-only'], 'allowed')).resolves.toEqual({ seq: 1 })
 
-      const presence = client.presence(['write-only'])
+      const presence = getPresence(client, ['write-only'])
       const leave = presence.enter({ name: 'alice' })
       await expect(leave.ready).rejects.toThrow(ForbiddenError)
       expect(presence.getSnapshot().status).toBe('error')
@@ -357,7 +360,7 @@ export function conformanceSuite(harness: Harness): void {
 
       await expect(client.publish(['nothing'], 'x')).rejects.toMatchObject({ code: 'forbidden', retryable: false })
       await client.subscribe(['read-only'], () => {}).ready
-      await client.presence(['read-only']).enter({ name: 'alice' }).ready
+      await getPresence(client, ['read-only']).enter({ name: 'alice' }).ready
       // authorize receives the parsed key and the identity from getAuthToken.
       expect(asked).toContainEqual(['alice', ['read-only']])
     })
@@ -369,27 +372,38 @@ export function conformanceSuite(harness: Harness): void {
       const denied = client.subscribe(['secret'], () => {}, { onError: (error) => errors.push(error.code) })
       await expect(denied.ready).rejects.toThrow(ForbiddenError)
       expect(errors).toEqual(['forbidden'])
-      await expect(client.presence(['secret']).enter({}).ready).rejects.toThrow(ForbiddenError)
+      await expect(getPresence(client, ['secret']).enter({}).ready).rejects.toThrow(ForbiddenError)
       // The rest of the client is unaffected.
       await client.subscribe(['open'], () => {}).ready
       await eventually(() => expect(client.status.getSnapshot()).toBe('connected'))
     })
 
-    test('an upgrade without identity is refused with 401, and the client keeps retrying', async () => {
+    test('an upgrade without identity is refused; the client asks for a token twice, then stops until connect()', async () => {
       const server = await start()
       expect(await upgradeStatus(server.socketUrl('["chat"]', 'v=1'))).toBe(401)
       expect(await upgradeStatus(server.socketUrl('["chat"]', 'v=1&token=alice'))).toBe(101)
+      // Clients that ask for it (the client core does) get the socket closed with 4401 instead.
+      expect(await closeCode(server.socketUrl('["chat"]', 'v=1&refusal=close'))).toBe(4401)
 
       let token: string | null = null
+      let asked = 0
       const client = createRealtimeClient({
-        transport: server.transport(() => token),
+        transport: server.transport(() => {
+          asked++
+          return token
+        }),
         reconnect: { initialDelayMs: 10, maxDelayMs: 50 },
       })
       client.connect()
-      client.subscribe(['chat'], () => {}) // per-channel transports connect per channel
-      await statusBecomes(client, 'reconnecting')
-      token = 'alice' // the token is asked for again on every attempt
+      const subscription = client.subscribe(['chat'], () => {}) // per-channel transports connect per channel
+      await expect(subscription.ready).rejects.toThrow(UnauthorizedError)
+      expect(client.status.getSnapshot()).toBe('refused')
+      expect(client.error).toBeInstanceOf(UnauthorizedError)
+      expect(asked).toBe(2) // a refreshed token gets one more chance; then no retry loop
+      token = 'alice'
+      client.connect() // after signing in
       await statusBecomes(client, 'connected')
+      await eventually(() => expect(subscription.state.getSnapshot().status).toBe('live'))
       expect(client.userId).toBe('alice')
       client.disconnect()
     })
@@ -398,6 +412,8 @@ export function conformanceSuite(harness: Harness): void {
       let server = await start()
       const url = server.socketUrl('["chat"]', 'token=alice')
       expect(await upgradeStatus(url, { Origin: 'http://evil.example' })).toBe(403)
+      // Clients that ask for it (the client core does) learn it from a close code browsers can read.
+      expect(await closeCode(`${url}&refusal=close`, { Origin: 'http://evil.example' })).toBe(4403)
       expect(await upgradeStatus(url, { Origin: `http://127.0.0.1:${server.port}` })).toBe(101)
       // Same host, other scheme: a page served over http may not use a TLS connection (here
       // reported by a TLS-terminating proxy). An https page behind such a proxy is accepted.
@@ -423,6 +439,7 @@ export function conformanceSuite(harness: Harness): void {
       })
       expect(await upgradeStatus(server.socketUrl('["chat"]', 'token=alice'))).toBe(500)
       expect(reported).toHaveLength(1)
+      expect(await closeCode(server.socketUrl('["chat"]', 'token=alice&refusal=close'))).toBe(4500)
     })
 
     test('a throwing authorize answers the request with an internal error and the connection keeps working', async () => {
@@ -595,8 +612,8 @@ export function conformanceSuite(harness: Harness): void {
       const server = await start()
       const alice = server.client('alice')
       const bob = server.client('bob')
-      const alicePresence = alice.presence(editor({ documentId: 'd1' }))
-      const bobPresence = bob.presence(editor({ documentId: 'd1' }))
+      const alicePresence = getPresence(alice, editor({ documentId: 'd1' }))
+      const bobPresence = getPresence(bob, editor({ documentId: 'd1' }))
 
       await alicePresence.enter({ name: 'Alice', cursor: null }).ready
       const bobLeave = bobPresence.enter({ name: 'Bob', cursor: null })
@@ -631,7 +648,7 @@ export function conformanceSuite(harness: Harness): void {
     test('a member whose socket dies is removed after the grace period', async () => {
       const server = await start({ presenceGraceMs: 100 })
       const alice = server.client('alice')
-      const presence = alice.presence(['room'])
+      const presence = getPresence(alice, ['room'])
       await presence.enter({}).ready
 
       const socket = await raw(server, '["room"]', 'mallory')
@@ -644,10 +661,10 @@ export function conformanceSuite(harness: Harness): void {
     test('a member who says goodbye (disconnect, page unload) leaves at once despite the grace period', async () => {
       const server = await start({ presenceGraceMs: 60_000 })
       const bob = server.client('bob')
-      const watcher = bob.presence(['room'])
+      const watcher = getPresence(bob, ['room'])
       await watcher.enter({}).ready
       const alice = server.client('alice')
-      await alice.presence(['room']).enter({}).ready
+      await getPresence(alice, ['room']).enter({}).ready
       await eventually(() => expect(watcher.getSnapshot().others.map((m) => m.userId)).toEqual(['alice']))
       alice.disconnect() // close code 1000; a browser unloading a page sends 1001
       await eventually(() => expect(watcher.getSnapshot().others).toEqual([]))
@@ -664,9 +681,9 @@ export function conformanceSuite(harness: Harness): void {
       const proxy = await startProxy(server.port)
       const alice = server.client('alice', { url: proxy.url })
       const bob = server.client('bob')
-      const alicePresence = alice.presence(['room'])
+      const alicePresence = getPresence(alice, ['room'])
       await alicePresence.enter({ name: 'Alice' }).ready
-      const bobPresence = bob.presence(['room'])
+      const bobPresence = getPresence(bob, ['room'])
       await bobPresence.enter({ name: 'Bob' }).ready
       const aliceId = alice.connectionId
 
@@ -689,9 +706,9 @@ export function conformanceSuite(harness: Harness): void {
       const tab1 = server.client('alice')
       const tab2 = server.client('alice')
       const observer = server.client('bob')
-      await tab1.presence(['room']).enter({ tab: 1 }).ready
-      await tab2.presence(['room']).enter({ tab: 2 }).ready
-      const presence = observer.presence(['room'])
+      await getPresence(tab1, ['room']).enter({ tab: 1 }).ready
+      await getPresence(tab2, ['room']).enter({ tab: 2 }).ready
+      const presence = getPresence(observer, ['room'])
       await presence.enter({ tab: 0 }).ready
       const others = presence.getSnapshot().others
       expect(others.map((m) => m.userId)).toEqual(['alice', 'alice'])
@@ -703,10 +720,10 @@ export function conformanceSuite(harness: Harness): void {
       const server = await start()
       const alice = server.client('alice')
       const bob = server.client('bob')
-      const watcher = bob.presence(['room'])
+      const watcher = getPresence(bob, ['room'])
       await watcher.enter({}).ready
-      const first = alice.presence(['room']).enter({ name: 'Alice' })
-      const second = alice.presence(['room']).enter({ name: 'ignored while shared' })
+      const first = getPresence(alice, ['room']).enter({ name: 'Alice' })
+      const second = getPresence(alice, ['room']).enter({ name: 'ignored while shared' })
       await Promise.all([first.ready, second.ready])
       await eventually(() => expect(watcher.getSnapshot().others).toHaveLength(1))
       first()
@@ -719,7 +736,7 @@ export function conformanceSuite(harness: Harness): void {
     test('presence state over the size limit is refused', async () => {
       const server = await start({ maxPresenceBytes: 100 })
       const alice = server.client('alice')
-      const presence = alice.presence(['room'])
+      const presence = getPresence(alice, ['room'])
       await presence.enter({ name: 'A' }).ready
       expect(() => presence.update({ name: 'x'.repeat(200) })).toThrow(TooLargeError)
       expect(presence.getSnapshot().self?.state).toEqual({ name: 'A' })
@@ -730,4 +747,6 @@ export function conformanceSuite(harness: Harness): void {
       socket.ws.close()
     })
   })
+
+  rewindAndRetriesSuite(start)
 }

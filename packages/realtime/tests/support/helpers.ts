@@ -122,9 +122,9 @@ export function upgradeStatus(url: string, headers: Record<string, string> = {})
 }
 
 /** Resolves with the close code of a socket the server accepts and then closes. */
-export function closeCode(url: string): Promise<number> {
+export function closeCode(url: string, headers: Record<string, string> = {}): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url)
+    const ws = new WebSocket(url, { headers })
     ws.on('close', (code) => resolve(code))
     ws.on('error', reject)
   })
@@ -134,20 +134,25 @@ export type Proxy = Awaited<ReturnType<typeof startProxy>>
 
 /**
  * A TCP proxy on 127.0.0.1 in front of the server, to cut the network without stopping the server:
- * `cut()` destroys every proxied connection, `block()` refuses new ones until `unblock()`. With
- * `batchMs`, what the server sends is held and passed on in one write every `batchMs` (a slow link
- * where many frames arrive in one read). Given several ports (servers of one deployment), it is a
- * round-robin load balancer: each connection goes to the next server that accepts it.
+ * `cut()` destroys every proxied connection, `block()` refuses new ones until `unblock()`, `hold()`
+ * keeps what the server sends from the client (requests still reach the server; the answers are
+ * lost if the connection is cut) until `release()`. With `batchMs`, what the server sends is held
+ * and passed on in one write every `batchMs` (a slow link where many frames arrive in one read).
+ * Given several ports (servers of one deployment), it is a round-robin load balancer: each
+ * connection goes to the next server that accepts it.
  */
 export async function startProxy(target: number | number[], { batchMs }: { batchMs?: number } = {}) {
   const targets = Array.isArray(target) ? target : [target]
   let turn = 0
   const sockets = new Set<Socket>()
+  const flushes = new Set<() => void>()
   let blocked = false
+  let holding = false
   const proxy = createNetServer((downstream) => {
     if (blocked) return downstream.destroy()
     sockets.add(downstream)
     downstream.on('close', () => sockets.delete(downstream))
+    downstream.on('error', () => downstream.destroy())
     downstream.pause()
     const attempt = (tries: number) => {
       const upstream = connect(targets[turn++ % targets.length] as number, '127.0.0.1')
@@ -162,9 +167,9 @@ export async function startProxy(target: number | number[], { batchMs }: { batch
   })
   const wire = (downstream: Socket, upstream: Socket) => {
     sockets.add(upstream)
-    upstream.on('close', () => sockets.delete(upstream))
     for (const socket of [downstream, upstream]) {
       socket.on('close', () => {
+        sockets.delete(socket)
         downstream.destroy()
         upstream.destroy()
       })
@@ -174,16 +179,21 @@ export async function startProxy(target: number | number[], { batchMs }: { batch
       })
     }
     downstream.pipe(upstream)
-    if (batchMs === undefined) upstream.pipe(downstream)
-    else {
-      let held: Buffer[] = []
-      const timer = setInterval(() => {
-        if (held.length > 0 && downstream.writable) downstream.write(Buffer.concat(held))
-        held = []
-      }, batchMs)
-      upstream.on('data', (chunk: Buffer) => held.push(chunk))
-      upstream.on('close', () => clearInterval(timer))
+    let held: Buffer[] = []
+    const flush = () => {
+      if (held.length > 0 && downstream.writable && !holding) downstream.write(Buffer.concat(held))
+      if (!holding) held = []
     }
+    flushes.add(flush)
+    const timer = batchMs === undefined ? undefined : setInterval(flush, batchMs)
+    upstream.on('data', (chunk: Buffer) => {
+      held.push(chunk)
+      if (batchMs === undefined) flush()
+    })
+    upstream.on('close', () => {
+      clearInterval(timer)
+      flushes.delete(flush)
+    })
   }
   proxy.listen(0, '127.0.0.1')
   await once(proxy, 'listening')
@@ -199,6 +209,13 @@ export async function startProxy(target: number | number[], { batchMs }: { batch
     },
     unblock() {
       blocked = false
+    },
+    hold() {
+      holding = true
+    },
+    release() {
+      holding = false
+      for (const flush of flushes) flush()
     },
     async close() {
       for (const socket of sockets) socket.destroy()

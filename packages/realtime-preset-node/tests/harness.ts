@@ -1,0 +1,33 @@
+import { createRealtimeClient } from '@tanstack/realtime'
+import { nodeTransport } from '@tanstack/realtime-preset-node'
+import type { Harness } from '../../realtime/tests/conformance/suite.js'
+import { closeClients, makeClient, startServer, tokenFromQuery } from './helpers.js'
+
+/** The Node preset's conformance harness: `createNodeServer` on a real HTTP server, `nodeTransport` clients. */
+export const nodeHarness: Harness = {
+  name: 'node',
+  closeClients,
+  async start(options = {}) {
+    const { identify, authorize, ...rest } = options
+    const server = await startServer({
+      ...rest,
+      ...(authorize && { authorize }),
+      ...(identify && { getAuthToken: (req) => identify(tokenFromQuery(req)) }),
+    })
+    return {
+      url: server.url,
+      port: server.port,
+      transport: (token, url = server.url) =>
+        nodeTransport({ url, getAuthToken: typeof token === 'function' ? token : () => token }),
+      client(token, { url = server.url, ...clientOptions } = {}) {
+        if (typeof token === 'string') return makeClient({ url }, token, clientOptions)
+        return createRealtimeClient({ transport: nodeTransport({ url, getAuthToken: token }), ...clientOptions })
+      },
+      socketUrl: (_channel, query) => `${server.url}/_realtime?${query}`,
+      publish: (channel, data) => server.realtime.publish(channel, data),
+      subscriberCount: async (channel) => server.realtime.engine.subscriberCount(channel),
+      stop: () => server.stop(),
+      restart: () => server.restart(),
+    }
+  },
+}
