@@ -7,7 +7,7 @@
  * `npm test` runs a short version; `CHAOS_LONG=1` (`npm run test:chaos`) runs longer streams with
  * repeated kills.
  */
-import { type RealtimeClient, TimeoutError } from '@tanstack/realtime'
+import { getPresence, type RealtimeClient, TimeoutError } from '@tanstack/realtime'
 import { type RedisServer, startRedisServer } from '@tanstack/realtime-redis/testing'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { eventually, type Proxy, rawSocket, recordStatuses, startProxy } from '../../realtime/tests/support/helpers.js'
@@ -131,12 +131,12 @@ describe('a process killed with SIGKILL mid-stream', () => {
       for (let i = 0; i < 6; i++) {
         const client = makeClient({ url: proxy.url }, `sub-${i}`)
         subscribers.push(await subscriber(client))
-        const presence = client.presence(['chaos-room'])
+        const presence = getPresence(client, ['chaos-room'])
         await presence.enter({ i }).ready
         presences.push(presence)
       }
       const publisher = makeClient({ url: (processes[0] as ServerProcess).url }, 'publisher')
-      const watcher = makeClient({ url: (processes[0] as ServerProcess).url }, 'watcher').presence(['chaos-room'])
+      const watcher = getPresence(makeClient({ url: (processes[0] as ServerProcess).url }, 'watcher'), ['chaos-room'])
       await watcher.enter({ watcher: true }).ready
       const ids = () => new Set(subscribers.map((sub) => sub.client.connectionId))
       const originalIds = ids()

@@ -123,7 +123,10 @@ export interface RealtimeEngine<I> {
    */
   publish(channel: ChannelKey, data: unknown): Promise<StreamPosition>
   stats(): EngineStats
-  /** Number of connections subscribed to `channel` on this server (for tests and dashboards). */
+  /**
+   * Number of connections subscribed to `channel` on this server whose subscription is live (its ack
+   * sent: every later message reaches them). For tests and dashboards.
+   */
   subscriberCount(channel: ChannelKey): number
   /** Closes every connection with 1001 (clients reconnect) and stops timers. */
   close(): Promise<void>
@@ -448,7 +451,9 @@ class Engine<I> implements RealtimeEngine<I> {
   }
 
   subscriberCount(channel: ChannelKey): number {
-    return this.#channels.get(serializeChannelKey(channel))?.subscribers.size ?? 0
+    let live = 0
+    for (const sub of this.#channels.get(serializeChannelKey(channel))?.subscribers ?? []) if (!sub.pending) live++
+    return live
   }
 
   async close(): Promise<void> {
