@@ -10,7 +10,13 @@
 import { getPresence, type RealtimeClient, TimeoutError } from '@tanstack/realtime'
 import { type RedisServer, startRedisServer } from '@tanstack/realtime-redis/testing'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
-import { eventually, type Proxy, rawSocket, recordStatuses, startProxy } from '../../realtime/tests/support/helpers.js'
+import {
+  eventually,
+  rawSocket,
+  recordStatuses,
+  startProxy,
+  type Proxy as TcpProxy,
+} from '../../realtime/tests/support/helpers.js'
 import { closeClients, makeClient } from '../../realtime-preset-node/tests/helpers.js'
 import { type ServerProcess, startProcesses } from './support/processes.js'
 
@@ -37,7 +43,7 @@ const server = { presenceGraceMs: 5000, broker }
 
 let redis: RedisServer
 let processes: ServerProcess[] = []
-let proxy: Proxy | undefined
+let proxy: TcpProxy | undefined
 
 beforeEach(async () => {
   ;[redis, processes] = await Promise.all([startRedisServer(), startProcesses(3)])
