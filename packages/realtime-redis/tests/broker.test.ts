@@ -51,15 +51,14 @@ function broker(options: RedisBrokerOptions = {}) {
 
 /** A listener that records what it is handed, as a channel of the engine would. */
 function recorder() {
-  const events: Array<{ t: 'msg'; seq: number; data: unknown } | { t: 'pres' | 'reset' | 'claimed'; value?: unknown }> =
-    []
+  const events: Array<{ t: 'msg' | 'pres' | 'reset' | 'claimed'; seq?: number; data?: unknown; value?: unknown }> = []
   const listener: BrokerListener = {
     message: (seq: number, frame: Frame) => events.push({ t: 'msg', seq, data: JSON.parse(frame.text).data }),
     presence: (frame: Frame) => events.push({ t: 'pres', value: JSON.parse(frame.text) }),
     reset: () => events.push({ t: 'reset' }),
     claimed: (cid: string) => events.push({ t: 'claimed', value: cid }),
   }
-  const seqs = () => events.flatMap((event) => (event.t === 'msg' ? [event.seq] : []))
+  const seqs = () => events.flatMap((event) => (event.t === 'msg' ? [event.seq as number] : []))
   return { events, listener, seqs }
 }
 
@@ -83,7 +82,7 @@ describe('messages', () => {
     expect(positions.map((position) => position.seq)).toEqual([2, 3, 4, 5, 6])
     expect(new Set(positions.map((position) => position.epoch)).size).toBe(1)
     await eventually(() => expect(seen.seqs()).toEqual([1, 2, 3, 4, 5, 6]))
-    expect(seen.events.filter((event) => event.t === 'msg').map((event) => (event as { data: unknown }).data)).toEqual([
+    expect(seen.events.filter((event) => event.t === 'msg').map((event) => event.data)).toEqual([
       'warm-up',
       1,
       2,

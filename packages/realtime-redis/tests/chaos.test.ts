@@ -66,7 +66,7 @@ async function subscriber(client: RealtimeClient) {
     client,
     events,
     statuses: recordStatuses(client),
-    last: () => events.findLast((event) => event !== 'reset'),
+    last: () => events.filter((event) => event !== 'reset').at(-1),
     /** Lost (acknowledged but never received, with no reset covering it), repeated, reordered, resets. */
     report(acked: ReadonlySet<number>) {
       let lost = 0
@@ -131,15 +131,13 @@ describe('a process killed with SIGKILL mid-stream', () => {
     'its clients resume on the other processes: nothing lost, repeated or reordered; its members leave within the bound',
     async () => {
       proxy = await startProxy(processes.map((process) => process.port))
-      const subscribers = []
-      const presences = []
+      const subscribers: Array<Awaited<ReturnType<typeof subscriber>>> = []
       // Round robin: subscriber i connects to process i % 3 (each connection in turn).
       for (let i = 0; i < 6; i++) {
         const client = makeClient({ url: proxy.url }, `sub-${i}`)
         subscribers.push(await subscriber(client))
         const presence = getPresence(client, ['chaos-room'])
         await presence.enter({ i }).ready
-        presences.push(presence)
       }
       const publisher = makeClient({ url: (processes[0] as ServerProcess).url }, 'publisher')
       const watcher = getPresence(makeClient({ url: (processes[0] as ServerProcess).url }, 'watcher'), ['chaos-room'])
@@ -216,7 +214,7 @@ describe('a process killed with SIGKILL mid-stream', () => {
 
 describe('Redis faults mid-stream', () => {
   async function setup() {
-    const subscribers = []
+    const subscribers: Array<Awaited<ReturnType<typeof subscriber>>> = []
     for (const process of processes) subscribers.push(await subscriber(makeClient({ url: process.url }, 'sub')))
     const publisher = makeClient({ url: (processes[0] as ServerProcess).url }, 'publisher')
     return { subscribers, publisher }
