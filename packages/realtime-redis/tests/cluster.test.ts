@@ -1,5 +1,6 @@
-import { type RedisCluster, startRedisCluster } from '@tanstack/realtime-redis/testing'
-import { afterAll, beforeAll } from 'vitest'
+import { channelKeys, createRedisBroker } from '@tanstack/realtime-redis'
+import { type RedisCluster, startRedisCluster, startRedisServer } from '@tanstack/realtime-redis/testing'
+import { afterAll, beforeAll, expect, test } from 'vitest'
 import { conformanceSuite } from '../../realtime/tests/conformance/suite.js'
 import { processesHarness, type ServerProcess, startProcesses } from './support/processes.js'
 
@@ -35,3 +36,51 @@ conformanceSuite(
     }),
   ),
 )
+
+test("a channel's keys share one slot; channels spread over the masters; fan-out is sharded pub/sub", async () => {
+  const first = cluster.nodes[0] as (typeof cluster.nodes)[number]
+  const slotOf = async (key: string) => Number(await first.cli(['CLUSTER', 'KEYSLOT', key]))
+  const channels = Array.from({ length: 30 }, (_, i) => JSON.stringify(['room', { id: i }]))
+  for (const ch of channels.slice(0, 5)) {
+    const { meta, stream, idem, members, deadlines, lock, pubsub } = channelKeys('rt:', ch)
+    const slot = await slotOf(meta)
+    for (const key of [stream, idem, members, deadlines, lock, pubsub]) expect(await slotOf(key)).toBe(slot)
+  }
+  await Promise.all(cluster.nodes.map((node) => node.cli(['FLUSHALL'])))
+  const broker = createRedisBroker({ cluster: { rootNodes: cluster.urls.map((url) => ({ url })) } })
+  const listener = { message: () => {}, presence: () => {} }
+  try {
+    for (const ch of channels) {
+      broker.subscribe(ch, listener)
+      await broker.read(ch)
+      await broker.publish(ch, '1')
+    }
+    for (const node of cluster.nodes) {
+      expect(Number(await node.cli(['DBSIZE']))).toBeGreaterThan(0)
+      expect(await node.cli(['PUBSUB', 'SHARDCHANNELS'])).not.toBe('')
+      expect(await node.cli(['PUBSUB', 'CHANNELS'])).toBe('')
+    }
+  } finally {
+    await broker.close()
+  }
+})
+
+test('docs/scaling.md: a broker on your own client, and one on a Redis Cluster', async () => {
+  const redis = await startRedisServer()
+  process.env.REDIS_URL = redis.url
+  process.env.REDIS_CLUSTER_NODES = cluster.urls.join(',')
+  const { broker, client, clustered } = await import('./docs/scaling-clients.js')
+  try {
+    expect((await broker.publish('["doc"]', '1')).seq).toBe(1)
+    expect((await clustered.publish('["doc"]', '1')).seq).toBe(1)
+    expect(clustered.cluster).toBe(true)
+    await broker.close()
+    expect(client.isOpen).toBe(true) // yours: left open
+  } finally {
+    await clustered.close()
+    await client.close()
+    delete process.env.REDIS_URL
+    delete process.env.REDIS_CLUSTER_NODES
+    await redis.close()
+  }
+})
