@@ -101,6 +101,7 @@ test('the packed packages install as the README says, type-check and run the Tod
     '@tanstack/realtime',
     '@tanstack/realtime-preset-node',
     '@tanstack/realtime-preset-workerd',
+    '@tanstack/realtime-redis',
     '@tanstack/solid-realtime',
     '@tanstack/svelte-realtime',
     '@tanstack/vue-realtime',

@@ -21,7 +21,10 @@ const guides: Record<string, string[]> = {
   // The nginx block runs in tests/docs/deployment.test.ts, read from the guide itself.
   'docs/deployment.md': [`${fixtures}/deployment-server.ts`, `${fixtures}/deployment-origins.ts`],
   // Run by packages/realtime-redis/tests/docs/scaling.test.ts and tests/cluster.test.ts.
-  'docs/scaling.md': ['scaling-server', 'scaling-clients'].map((name) => `packages/realtime-redis/tests/docs/${name}.ts`),
+  'docs/scaling.md': ['scaling-server', 'scaling-clients'].map(
+    (name) => `packages/realtime-redis/tests/docs/${name}.ts`,
+  ),
+  'packages/realtime-redis/README.md': ['packages/realtime-redis/tests/docs/scaling-server.ts'],
 }
 
 /** The fenced blocks of a markdown text in the given languages. */

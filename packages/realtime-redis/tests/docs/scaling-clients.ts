@@ -14,6 +14,7 @@ const broker = createRedisBroker({ client, historySize: 1000 })
 const clustered = createRedisBroker({
   cluster: { rootNodes: (process.env.REDIS_CLUSTER_NODES ?? '').split(',').map((url) => ({ url })) },
 })
+
 // ---- end ----
 
 export { broker, client, clustered }
