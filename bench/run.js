@@ -13,6 +13,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startRedisServer } from '@tanstack/realtime-redis/testing'
 import { BUDGETS, formatBundles, measureBundles } from './bundle-size.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -34,7 +35,16 @@ const REPS = Number(option('reps') ?? (QUICK ? 1 : 3))
 const ONLY = option('only')?.split(',')
 const SKIP_BUNDLES = flag('no-bundles')
 const CONTESTANTS = /** @type {const} */ (['ours', 'ws', 'socketio'])
-const NAMES = { ours: 'ours', ws: 'raw ws', socketio: 'Socket.IO', null: 'null (check)' }
+const NAMES = {
+  ours: 'ours',
+  ws: 'raw ws',
+  socketio: 'Socket.IO',
+  null: 'null (check)',
+  'ours-redis': 'ours x3+Redis',
+  'socketio-redis': 'SIO x3+Redis',
+}
+/** Server processes of a scale-out topology (`<server>-redis`: that many processes sharing one Redis). */
+const TOPOLOGY_PROCESSES = 3
 
 const size = QUICK
   ? { warmupMs: 500, measureMs: 1500, latencyMessages: 300, connect: 1000, memory: [1000, 5000] }
@@ -61,6 +71,7 @@ const PAYLOAD_BYTES = 64
  * @property {number} timeoutMs
  * @property {(out: RunOutput) => Metrics} metrics
  * @property {Array<[key: string, label: string, format: (n: number) => string]>} rows
+ * @property {boolean} [scaleOut] a scale-out workload: its own table (ours and Socket.IO on several processes + Redis)
  */
 
 /** Server-side CPU over the client's measured window. @param {Record<string, Sample>} s */
@@ -298,7 +309,73 @@ const WORKLOADS = [
       ),
     ],
   },
+  scaleOut('scaleout', 1000, FANOUT_WINDOW, 10_000_000),
+  scaleOut('scaleout-latency', 100, 1, size.latencyMessages),
 ]
+
+/**
+ * Fan-out across processes: TOPOLOGY_PROCESSES server processes and one redis-server; the publisher
+ * on the first process, the subscribers spread over the others, so every delivery crosses Redis.
+ * Ours with the Redis broker, Socket.IO with @socket.io/redis-adapter, and ours in one process for
+ * reference. Reports Redis's CPU and commands beside the servers'.
+ * @param {string} id
+ * @param {number} subscribers
+ * @param {number} window
+ * @param {number} measureMessages
+ * @returns {Workload}
+ */
+function scaleOut(id, subscribers, window, measureMessages) {
+  return {
+    id,
+    title:
+      `${window === 1 ? 'latency across processes at window 1' : 'fan-out across processes'}: 1 publisher on process 1 -> ` +
+      `${subscribers} subscribers on processes 2-${TOPOLOGY_PROCESSES}${window === 1 ? '' : `, window ${window}`}`,
+    client: 'fanout',
+    servers: ['ours-redis', 'socketio-redis', 'ours'],
+    scaleOut: true,
+    params: {
+      subscribers,
+      window,
+      warmupMs: size.warmupMs,
+      measureMs: window === 1 ? size.measureMs * 2 : size.measureMs,
+      measureMessages,
+      payloadBytes: PAYLOAD_BYTES,
+    },
+    timeoutMs: 90_000,
+    metrics: ({ result, samples }) => {
+      const server = serverWindow(samples)
+      const start = /** @type {any} */ (samples.start)
+      const end = /** @type {any} */ (samples.end)
+      const redis = (/** @type {string} */ key) => (start[key] === undefined ? Number.NaN : end[key] - start[key])
+      return {
+        deliveredPerSec: result.deliveredPerSec,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        cpuPerMsg: server.cpuUs / result.delivered,
+        redisCpuPerMsg: redis('redisCpuUs') / result.delivered,
+        roundTripsPerPublish: redis('redisRoundTrips') / result.messages,
+        commandsPerPublish: redis('redisCalls') / result.messages,
+        ...loadMetrics(result, server),
+      }
+    },
+    rows: [
+      ['deliveredPerSec', '  delivered msg/s', int],
+      ['p50', '  latency p50', ms],
+      ['p99', '  latency p99', ms],
+      ['cpuPerMsg', '  Node server CPU per delivered msg (all)', us],
+      ['redisCpuPerMsg', '  Redis CPU per delivered msg', us],
+      ['roundTripsPerPublish', '  Redis round trips per publish', (n) => (Number.isFinite(n) ? n.toFixed(2) : '—')],
+      [
+        'commandsPerPublish',
+        '  Redis commands per publish (incl. in scripts)',
+        (n) => (Number.isFinite(n) ? n.toFixed(1) : '—'),
+      ],
+      ['serverCpuPct', '  Node server processes CPU (sum)', pct],
+      ['clientCpuPct', '  client process CPU', pct],
+      ['otherPct', '  other processes on the machine', pct],
+    ],
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -378,7 +455,9 @@ async function startServer(name, label) {
   })
   return {
     port,
-    pid: child.pid,
+    /** @type {number[] | undefined} */
+    ports: undefined,
+    pids: [child.pid ?? 0],
     /** @param {string} sampleName @returns {Promise<Sample>} */
     sample(sampleName) {
       const id = ++nextId
@@ -403,12 +482,80 @@ async function startServer(name, label) {
 }
 
 /**
+ * TOPOLOGY_PROCESSES processes of server `name` sharing one fresh redis-server (persistence off,
+ * pinned with the servers): samples add up the processes' CPU and memory, with Redis's CPU time and
+ * command counts (`INFO commandstats`) beside.
+ * @param {string} name
+ * @param {string} label
+ */
+async function startTopology(name, label) {
+  const redis = await startRedisServer()
+  try {
+    if (pinning && redis.pid) execFileSync('taskset', ['-cp', '0', String(redis.pid)], { stdio: 'ignore' })
+    process.env.REDIS_URL = redis.url
+    const servers = []
+    try {
+      for (let i = 0; i < TOPOLOGY_PROCESSES; i++) servers.push(await startServer(name, `${label}-${i + 1}`))
+    } finally {
+      delete process.env.REDIS_URL
+    }
+    return {
+      port: /** @type {number} */ (servers[0]?.port),
+      ports: servers.map((server) => server.port),
+      pids: [...servers.flatMap((server) => server.pids), redis.pid ?? 0],
+      /** @param {string} sampleName @returns {Promise<Sample>} */
+      async sample(sampleName) {
+        const [parts, stats] = await Promise.all([
+          Promise.all(servers.map((server) => server.sample(sampleName))),
+          redis.cli(['INFO', 'commandstats']),
+        ])
+        const sum = (/** @type {keyof Sample} */ key) =>
+          parts.reduce((total, part) => total + Number(part[key] ?? 0), 0)
+        const calls = (/** @type {string} */ command) =>
+          Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0)
+        const total = [...stats.matchAll(/calls=(\d+)/g)].reduce((all, match) => all + Number(match[1]), 0)
+        return {
+          .../** @type {Sample} */ (parts[0]),
+          cpuUs: sum('cpuUs'),
+          rss: sum('rss'),
+          heapUsed: sum('heapUsed'),
+          // @ts-expect-error extra fields of scale-out samples
+          redisCpuUs: processTicks(redis.pid ?? 0) * 10_000,
+          redisCalls: total,
+          redisRoundTrips: calls('evalsha') + calls('eval') + calls('publish'),
+        }
+      },
+      async stop() {
+        await Promise.all(servers.map((server) => server.stop()))
+        await redis.close()
+      },
+    }
+  } catch (error) {
+    await redis.close()
+    throw error
+  }
+}
+
+/** utime + stime of one process, in ticks (10 ms). @param {number} pid */
+function processTicks(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[11]) + Number(fields[12])
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
  * @param {Workload} workload
  * @param {string} server
  * @returns {Promise<RunOutput>}
  */
 async function runOne(workload, server) {
-  const srv = await startServer(server, workload.id)
+  const srv = server.endsWith('-redis')
+    ? await startTopology(server.slice(0, -'-redis'.length), workload.id)
+    : await startServer(server, workload.id)
   const client = spawnNode(`clients/${workload.client}.js`, 1)
   try {
     return await new Promise((resolve, reject) => {
@@ -421,10 +568,14 @@ async function runOne(workload, server) {
       client.on('message', async (/** @type {any} */ message) => {
         try {
           if (message.type === 'booted') {
-            client.send({ cmd: 'start', params: { ...workload.params, server, port: srv.port } })
+            const protocol = server.replace(/-redis$/, '')
+            client.send({
+              cmd: 'start',
+              params: { ...workload.params, server: protocol, port: srv.port, ports: srv.ports },
+            })
           } else if (message.type === 'mark') {
             const sample = await srv.sample(message.name)
-            const ours = new Set([process.pid, srv.pid ?? 0, client.pid ?? 0])
+            const ours = new Set([process.pid, ...srv.pids, client.pid ?? 0])
             samples[message.name] = { ...sample, cores: coreTicks(), others: otherProcessTicks(ours) }
             client.send({ type: 'marked', name: message.name })
           } else if (message.type === 'result') {
@@ -603,7 +754,7 @@ const table = [
 ]
 for (const workload of workloads) {
   const byServer = results[workload.id]
-  if (!byServer) continue
+  if (!byServer || workload.scaleOut) continue
   table.push(workload.title)
   for (const [key, label, format] of workload.rows) {
     /** @param {string} server */
@@ -620,6 +771,49 @@ for (const workload of workloads) {
         x(ratio(workload.id, key, 'ws')),
         x(ratio(workload.id, key, 'socketio')),
         cell('null'),
+      ]),
+    )
+  }
+}
+
+/** Ours on several processes against Socket.IO on as many, and against ours in one process. */
+const scaleColumns = [50, 15, 15, 10, 16]
+/** @param {string[]} cells */
+const scaleLine = (cells) =>
+  cells.map((cell, i) => (i === 0 ? cell.padEnd(scaleColumns[0] ?? 0) : cell.padStart(scaleColumns[i] ?? 0))).join('')
+/** @param {string} id @param {string} key @param {string} a @param {string} b */
+const ratioOf = (id, key, a, b) => {
+  const one = results[id]?.[a]?.[key]
+  const two = results[id]?.[b]?.[key]
+  return one !== undefined && two !== undefined ? one / two : Number.NaN
+}
+const scaleTable = [
+  scaleLine([
+    'scale-out: 3 processes + 1 Redis (median of reps)',
+    'ours x3+Redis',
+    'SIO x3+Redis',
+    'ours/sio',
+    'ours, 1 process',
+  ]),
+  '-'.repeat(scaleColumns.reduce((a, b) => a + b, 0)),
+]
+for (const workload of workloads.filter((w) => w.scaleOut)) {
+  const byServer = results[workload.id]
+  if (!byServer) continue
+  scaleTable.push(workload.title)
+  for (const [key, label, format] of workload.rows) {
+    /** @param {string} server */
+    const cell = (server) => {
+      const value = byServer[server]?.[key]
+      return value === undefined ? '' : format(value)
+    }
+    scaleTable.push(
+      scaleLine([
+        label,
+        cell('ours-redis'),
+        cell('socketio-redis'),
+        x(ratioOf(workload.id, key, 'ours-redis', 'socketio-redis')),
+        cell('ours'),
       ]),
     )
   }
@@ -659,6 +853,24 @@ check(
   ratio('presence', 'frameBytes', 'ws'),
   (v) => v <= 1.25,
 )
+check(
+  'scale-out throughput (3 processes + Redis): ours/Socket.IO >= 2x',
+  ratioOf('scaleout', 'deliveredPerSec', 'ours-redis', 'socketio-redis'),
+  (v) => v >= 2,
+)
+check(
+  'cross-process p50 (window 1) - single-process p50 <= 1 ms',
+  (results['scaleout-latency']?.['ours-redis']?.p50 ?? Number.NaN) -
+    (results['scaleout-latency']?.ours?.p50 ?? Number.NaN),
+  (v) => v <= 1,
+  ms,
+)
+check(
+  'Redis round trips per publish (ours) = 1',
+  results.scaleout?.['ours-redis']?.roundTripsPerPublish ?? Number.NaN,
+  (v) => v < 1.05,
+  (v) => v.toFixed(2),
+)
 const kb = (/** @type {number} */ v) => `${(v / 1024).toFixed(2)} KB`
 check('subscribe + publish (client + Node transport) <= 5 KB min+gz', bundle('core'), (v) => v <= BUDGETS.core, kb)
 check('with presence <= 6 KB min+gz', bundle('presence'), (v) => v <= BUDGETS.presence, kb)
@@ -672,6 +884,7 @@ for (const [id, name] of /** @type {const} */ ([
 
 const totalS = (performance.now() - started) / 1000
 console.log(`\n${table.join('\n')}`)
+if (scaleTable.length > 2) console.log(`\n${scaleTable.join('\n')}`)
 console.log('\nnull (check): a minimal hand-written server; the same clients reaching more msg/s against it shows they')
 console.log('were not the bottleneck. CPU % is of one core; a server near 100 % is the limit.')
 if (bundles.length) console.log(`\n${formatBundles(bundles)}`)
@@ -708,6 +921,7 @@ const json = `${JSON.stringify(
     targets,
     bundles,
     table: table.join('\n'),
+    scaleOutTable: scaleTable.join('\n'),
     runs: raw.map(({ output, ...run }) => ({ ...run, result: output?.result })),
   },
   null,

@@ -3,7 +3,9 @@
  * Fan-out (and latency at window 1): S subscribers on one channel and one publisher, all in this
  * process. The publisher keeps at most `window` messages in flight; a message leaves the window
  * when all S subscribers received it. Every delivery records its latency (receive time minus the
- * send time stamped in the payload, same clock). Bounded by `measureMs` and `measureMessages`.
+ * send time stamped in the payload, same clock). Bounded by `measureMs` and `measureMessages`. With
+ * `ports` (several server processes sharing channels), the publisher uses the first and the
+ * subscribers the others, in turn: every delivery crosses processes.
  */
 import { serializeChannelKey } from '@tanstack/realtime'
 import { clientMeter, mark, runClient } from '../lib/child.js'
@@ -15,6 +17,10 @@ const SLOTS = 1 << 16
 
 runClient(async (params) => {
   const { server, port, subscribers, window, warmupMs, measureMs, measureMessages, payloadBytes } = params
+  /** @type {number[]} */
+  const ports = params.ports ?? [port]
+  const subscriberPorts = ports.length > 1 ? ports.slice(1) : ports
+  let turn = 0
   const chJson = JSON.stringify(serializeChannelKey(['bench']))
   const pad = 'x'.repeat(payloadBytes)
   const remaining = new Int32Array(SLOTS)
@@ -46,12 +52,12 @@ runClient(async (params) => {
   /** @type {BenchClient[]} */
   const clients = []
   await pool(Array.from({ length: subscribers }), 50, async () => {
-    const client = new BenchClient(server, port, onData)
+    const client = new BenchClient(server, subscriberPorts[turn++ % subscriberPorts.length] ?? port, onData)
     clients.push(client)
     await client.connect()
     await client.subscribe(serializeChannelKey(['bench']))
   })
-  const publisher = new BenchClient(server, port, () => {})
+  const publisher = new BenchClient(server, ports[0] ?? port, () => {})
   clients.push(publisher)
   await publisher.connect()
 

@@ -1,7 +1,11 @@
 // @ts-check
-/** (a) TanStack Realtime's Node preset, configured for benchmarking (no rate limit, no grace). */
+/**
+ * (a) TanStack Realtime's Node preset, configured for benchmarking (no rate limit, no grace). With
+ * REDIS_URL (the scale-out workloads), one of several processes sharing channels through the Redis broker.
+ */
 import http from 'node:http'
 import { createNodeServer } from '@tanstack/realtime-preset-node'
+import { createRedisBroker } from '@tanstack/realtime-redis'
 import { serve } from './harness.js'
 
 /** Everything allowed (one shared answer; the engine caches it per connection and channel). */
@@ -15,6 +19,12 @@ const realtime = createNodeServer({
   maxBufferedBytes: 256 * 1024 * 1024,
   presenceGraceMs: 0,
   onError: (error) => console.error('[bench ours]', error),
+  ...(process.env.REDIS_URL && {
+    broker: createRedisBroker({
+      url: process.env.REDIS_URL,
+      onError: (error) => console.error('[bench redis]', error),
+    }),
+  }),
 })
 
 const httpServer = http.createServer((_req, res) => res.writeHead(404).end())

@@ -3,9 +3,12 @@
  * (c) Socket.IO 4.8 with rooms, WebSocket transport only (no polling), no compression. Same
  * operations as the others: `sub` joins a room, `pub` broadcasts to it with `io.to(room).emit`
  * (Socket.IO encodes a broadcast once), presence keeps a Map per room and sends diffs with
- * `socket.to(room).emit` (everyone but the sender). Every request is acknowledged.
+ * `socket.to(room).emit` (everyone but the sender). Every request is acknowledged. With REDIS_URL (the
+ * scale-out workloads), one of several processes joined by `@socket.io/redis-adapter` over node-redis.
  */
 import http from 'node:http'
+import { createClient } from '@redis/client'
+import { createAdapter } from '@socket.io/redis-adapter'
 import { Server } from 'socket.io'
 import { serve } from './harness.js'
 
@@ -17,6 +20,13 @@ const io = new Server(httpServer, {
   serveClient: false,
   cors: { origin: false },
 })
+
+if (process.env.REDIS_URL) {
+  const pubClient = createClient({ url: process.env.REDIS_URL })
+  const subClient = pubClient.duplicate()
+  await Promise.all([pubClient.connect(), subClient.connect()])
+  io.adapter(createAdapter(pubClient, subClient))
+}
 
 /** @type {Map<string, number>} */
 const seqs = new Map()
