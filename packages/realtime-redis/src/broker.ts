@@ -108,7 +108,9 @@ export class RedisBroker implements Broker {
     )
     // Connect now; a failure shows on the first request (each one bounded by the command timeout).
     this.#redis.start().catch(() => {})
-    this.#heartbeat = setInterval(() => this.#beat(), heartbeatMs)
+    this.#heartbeat = setInterval(() => {
+      this.#beat().catch((error) => this.#report(error))
+    }, heartbeatMs)
     this.#heartbeat.unref()
   }
 
@@ -211,7 +213,12 @@ export class RedisBroker implements Broker {
     this.#closed = true
     clearInterval(this.#heartbeat)
     await Promise.allSettled(this.#inFlight)
-    for (const feed of this.#feeds.values()) feed.close()
+    const feeds = [...this.#feeds.values()]
+    for (const feed of feeds) feed.close()
+    // A Cluster client of yours stays open: without the broker's listeners.
+    if (this.#redis.sharedSubscriber) {
+      await Promise.allSettled(feeds.map((feed) => this.#redis.unsubscribe(feed.keys.pubsub, feed.receive)))
+    }
     this.#feeds.clear()
     await this.#redis.close()
   }

@@ -92,6 +92,11 @@ export class RedisConnection {
     return this.#cluster
   }
 
+  /** Whether the pub/sub subscriptions live on a client of yours that stays open (a Cluster client you passed). */
+  get sharedSubscriber(): boolean {
+    return this.#cluster && !this.#owned
+  }
+
   /** The publish command the scripts use: `spublish` (sharded pub/sub) on Redis 7+, else `publish`. */
   get publishCommand(): string {
     return this.#sharded ? 'spublish' : 'publish'

@@ -251,8 +251,11 @@ export class RedisPresence {
     const key = sessionKey(this.settings.keyPrefix, token)
     const fields = ['c', session.cid, 'u', session.uid]
     for (const ch of session.channels) fields.push(ch, '1')
-    await this.redis.command(key, ['HSET', key, ...fields])
-    await this.redis.command(key, ['PEXPIRE', key, String(this.settings.presenceTtlMs)])
+    // Both sent at once, in order on one connection.
+    await Promise.all([
+      this.redis.command(key, ['HSET', key, ...fields]),
+      this.redis.command(key, ['PEXPIRE', key, String(this.settings.presenceTtlMs)]),
+    ])
   }
 
   /** A write whose failure the next heartbeat repairs. */
