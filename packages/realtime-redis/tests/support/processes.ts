@@ -28,6 +28,8 @@ interface Callbacks {
 /** Options of one server start: the harness options (callbacks run here), the broker's settings. */
 export interface ProcessServerOptions extends HarnessOptions {
   broker?: RedisBrokerOptions
+  /** Serve a `todos` collection whose writes all processes apply to one shared list in Redis (`test:applied`). */
+  sharedTodos?: boolean
 }
 
 /** One Node server process. */
@@ -107,6 +109,11 @@ export class ServerProcess {
 
   async subscriberCount(channel: ChannelKey): Promise<number> {
     return (await this.request({ t: 'subscriberCount', channel })).count
+  }
+
+  /** This process's open connections. */
+  async connections(): Promise<number> {
+    return (await this.request({ t: 'stats' })).stats?.connections ?? 0
   }
 
   #message(message: any) {

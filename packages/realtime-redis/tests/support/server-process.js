@@ -6,6 +6,7 @@
  */
 import { once } from 'node:events'
 import { createServer } from 'node:http'
+import { createClient } from '@redis/client'
 import { createNodeServer } from '@tanstack/realtime-preset-node'
 import { createRedisBroker } from '@tanstack/realtime-redis'
 
@@ -49,7 +50,7 @@ function tokenOf(req) {
  * @param {number} port
  */
 async function start(options, port) {
-  const { redis, broker: brokerOptions = {}, identify, authorize, historySize, ...serverOptions } = options
+  const { redis, broker: brokerOptions = {}, identify, authorize, historySize, sharedTodos, ...serverOptions } = options
   const broker = createRedisBroker({
     // The engine's historySize applies to its default broker: here it is the Redis broker's.
     ...(historySize !== undefined && { historySize }),
@@ -71,6 +72,7 @@ async function start(options, port) {
     onError: (/** @type {any} */ error) => {
       if (!error?.remote) send({ t: 'error', message: String(error?.stack ?? error) })
     },
+    ...(sharedTodos && { collections: { todos: await sharedTodoStore(redis.url) } }),
   })
   const http = createServer((_req, res) => res.writeHead(200).end('ok'))
   http.on('upgrade', (req, socket, head) => realtime.server.handleUpgrade(req, socket, head))
@@ -81,11 +83,36 @@ async function start(options, port) {
   return { port: typeof address === 'object' && address ? address.port : 0 }
 }
 
+/**
+ * A `todos` collection whose "database" all the processes share: each applied write is appended to the
+ * Redis list `test:applied` (the order the database saw), then the handler takes a little while to
+ * return (as a real database call would), so writes of two processes overlap.
+ * @param {string} url
+ */
+async function sharedTodoStore(url) {
+  const db = createClient({ url })
+  await db.connect()
+  closers.push(() => db.close())
+  return {
+    load: () => [],
+    /** @param {Array<{ type: string, key: string | number, value?: Record<string, unknown> }>} ops */
+    async write(ops) {
+      for (const op of ops) await db.sendCommand(['RPUSH', 'test:applied', JSON.stringify(op.value ?? null)])
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 4))
+      return undefined
+    },
+  }
+}
+
+/** @type {Array<() => Promise<unknown>>} */
+const closers = []
+
 async function stop() {
   const server = current
   current = undefined
   if (!server) return {}
   await server.realtime.close()
+  await Promise.all(closers.splice(0).map((close) => close()))
   server.http.closeAllConnections()
   await new Promise((resolve) => server.http.close(() => resolve(undefined)))
   return {}

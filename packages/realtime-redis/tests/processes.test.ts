@@ -1,0 +1,84 @@
+/**
+ * Behaviour across real Node server processes on one Redis that the shared suite does not reach:
+ * collection writes from several processes in one order, and a connection resuming on another
+ * process while the first one is still alive.
+ */
+import { collectionWrite, getPresence } from '@tanstack/realtime'
+import { type RedisServer, startRedisServer } from '@tanstack/realtime-redis/testing'
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
+import { eventually, recordStatuses, startProxy, type Proxy as TcpProxy } from '../../realtime/tests/support/helpers.js'
+import { closeClients, makeClient } from '../../realtime-preset-node/tests/helpers.js'
+import { type ServerProcess, startProcesses } from './support/processes.js'
+
+let redis: RedisServer
+let processes: ServerProcess[] = []
+let proxy: TcpProxy | undefined
+
+beforeAll(async () => {
+  ;[redis, processes] = await Promise.all([startRedisServer(), startProcesses(3)])
+})
+
+afterEach(async () => {
+  closeClients()
+  await proxy?.close()
+  proxy = undefined
+  await Promise.all(processes.map((process) => process.stop()))
+  await redis.cli(['FLUSHALL'])
+})
+
+afterAll(async () => {
+  await Promise.all(processes.map((process) => process.exit()))
+  await redis?.close()
+})
+
+const [first, second, third] = [0, 1, 2].map((i) => () => processes[i] as ServerProcess)
+
+test('collection writes from clients on different processes are applied and broadcast in one order', async () => {
+  await Promise.all(processes.map((process) => process.start({ url: redis.url }, { sharedTodos: true })))
+  const watcher = makeClient(third(), 'watcher')
+  const broadcast: unknown[] = []
+  await watcher.subscribe(['todos'], (message) => {
+    for (const change of (message as { changes: Array<{ value: unknown }> }).changes) broadcast.push(change.value)
+  }).ready
+  const writers = [first(), second()].map((process, w) => makeClient(process, `writer-${w}`))
+  // Both writers update the same row at once, 20 times each, through two processes.
+  await Promise.all(
+    writers.map(async (client, w) => {
+      for (let i = 0; i < 20; i++) {
+        await collectionWrite(client, ['todos'], [{ type: 'update', key: 'x', value: { id: 'x', v: `${w}-${i}` } }])
+      }
+    }),
+  )
+  await eventually(() => expect(broadcast).toHaveLength(40))
+  const applied = (await redis.cli(['LRANGE', 'test:applied', '0', '-1'])).split('\n').map((line) => JSON.parse(line))
+  // The order the shared database applied them is the order every client received them.
+  expect(broadcast).toEqual(applied)
+})
+
+test('a client cut off from a live process resumes on another within the grace period: same id, no leave', async () => {
+  await Promise.all(processes.map((process) => process.start({ url: redis.url }, { presenceGraceMs: 5000 })))
+  // Round robin: the first connection reaches the first process, the reconnect the second.
+  proxy = await startProxy(processes.map((process) => process.port))
+  const alice = makeClient({ url: proxy.url }, 'alice')
+  const alicePresence = getPresence(alice, ['room'])
+  await alicePresence.enter({ name: 'Alice' }).ready
+  expect(await first().connections()).toBe(1)
+  const bob = makeClient(third(), 'bob')
+  const bobPresence = getPresence(bob, ['room'])
+  await bobPresence.enter({ name: 'Bob' }).ready
+  const aliceId = alice.connectionId
+  const seenByBob: Array<Array<string | undefined>> = []
+  bobPresence.subscribe(() => seenByBob.push(bobPresence.getSnapshot().others.map((m) => m.connectionId)))
+
+  const statuses = recordStatuses(alice)
+  proxy.cut()
+  await eventually(() => expect(statuses.slice(-2)).toEqual(['reconnecting', 'connected']))
+  await eventually(() => expect(alicePresence.getSnapshot().status).toBe('joined'))
+  expect(alice.connectionId).toBe(aliceId)
+  expect(await second().connections()).toBe(1)
+  // The first process let its graced connection go without announcing a leave.
+  await eventually(async () => expect(await first().connections()).toBe(0))
+  alicePresence.update({ name: 'Alice again' })
+  await eventually(() => expect(bobPresence.getSnapshot().others[0]?.state).toEqual({ name: 'Alice again' }))
+  expect(seenByBob.every((others) => others.length === 1 && others[0] === aliceId)).toBe(true)
+})
