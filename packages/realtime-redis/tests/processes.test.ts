@@ -31,7 +31,9 @@ afterAll(async () => {
   await redis?.close()
 })
 
-const [first, second, third] = [0, 1, 2].map((i) => () => processes[i] as ServerProcess)
+const first = () => processes[0] as ServerProcess
+const second = () => processes[1] as ServerProcess
+const third = () => processes[2] as ServerProcess
 
 test('collection writes from clients on different processes are applied and broadcast in one order', async () => {
   await Promise.all(processes.map((process) => process.start({ url: redis.url }, { sharedTodos: true })))
