@@ -86,7 +86,7 @@ export class RedisBroker implements Broker {
     const heartbeatMs = intOption(options.heartbeatMs ?? Math.min(3000, Math.floor(presenceTtlMs / 2)), 'heartbeatMs')
     if (heartbeatMs > presenceTtlMs / 2) {
       throw new InvalidOptionsError(
-        `heartbeatMs (${heartbeatMs}) must be at most presenceTtlMs / 2 (${presenceTtlMs}).`,
+        `heartbeatMs (${heartbeatMs}) must be at most presenceTtlMs / 2 (${presenceTtlMs / 2}).`,
       )
     }
     const commandTimeoutMs = intOption(options.commandTimeoutMs ?? 2000, 'commandTimeoutMs')
@@ -119,7 +119,7 @@ export class RedisBroker implements Broker {
     return this.#feeds.size
   }
 
-  /** Whether Redis runs in Cluster mode (known once connected). */
+  /** Whether the broker talks to a Redis Cluster. */
   get cluster(): boolean {
     return this.#redis.cluster
   }

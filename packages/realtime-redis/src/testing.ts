@@ -106,8 +106,19 @@ async function cli(port: number, args: string[]): Promise<string> {
  * ```
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
+  // A free port may be taken by someone else before redis-server binds it: then another one (3 tries).
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort())
+    try {
+      return await startOn(port, options)
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 3) throw error
+    }
+  }
+}
+
+async function startOn(port: number, options: RedisServerOptions): Promise<RedisServer> {
   const command = options.command ?? process.env.REDIS_SERVER ?? 'redis-server'
-  const port = options.port ?? (await freePort())
   const dir = mkdtempSync(join(tmpdir(), 'realtime-redis-'))
   const timeoutMs = options.startTimeoutMs ?? 10_000
   let child: ChildProcess | undefined

@@ -5,6 +5,7 @@
  */
 
 import { createClient } from '@redis/client'
+import { InvalidOptionsError } from '@tanstack/realtime'
 import type { BrokerListener, Frame } from '@tanstack/realtime/server'
 import {
   channelKeys,
@@ -304,6 +305,16 @@ describe('faults', () => {
     expect(reported.length).toBeGreaterThan(0) // the lost connection was reported
     await redis.restart()
     await eventually(async () => expect((await a.publish('["feed"]', '3')).seq).toBe(1), 10_000)
+  })
+})
+
+describe('options', () => {
+  test('invalid settings are refused with InvalidOptionsError', () => {
+    expect(() => createRedisBroker({ url: redis.url, keyPrefix: 'a{b}' })).toThrow(InvalidOptionsError)
+    expect(() => createRedisBroker({ url: redis.url, presenceTtlMs: 1000, heartbeatMs: 600 })).toThrow(
+      /heartbeatMs \(600\) must be at most presenceTtlMs \/ 2 \(500\)/,
+    )
+    expect(() => createRedisBroker({ url: redis.url, historySize: -1 })).toThrow(InvalidOptionsError)
   })
 })
 
