@@ -52,6 +52,6 @@ export type { LiveCollectionOptions, LiveCollectionUtils } from './collections/l
 export { liveCollectionOptions } from './collections/live-collection.js'
 export { liveQueryOptions } from './collections/live-query.js'
 export * from './errors.js'
-export type { ServerLimits, StreamPosition, WriteOp } from './protocol.js'
+export type { RateLimit, ServerLimits, StreamPosition, WireMember, WriteOp } from './protocol.js'
 export { MAX_JSON_DEPTH, PROTOCOL_VERSION } from './protocol.js'
 export type { Observable } from './store.js'

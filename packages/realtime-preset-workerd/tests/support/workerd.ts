@@ -31,6 +31,7 @@ export function bundleWorker(entry: string): Promise<string> {
       '--conditions=workerd,worker,browser',
       '--main-fields=module,main',
       '--log-level=error',
+      '--external:cloudflare:*',
     ]
     bundle = new Promise<string>((resolve, reject) =>
       execFile(esbuild, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>

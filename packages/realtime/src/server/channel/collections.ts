@@ -1,6 +1,6 @@
-import type { ChannelKey } from '../channel.js'
-import type { CollectionChange } from '../collections/changes.js'
-import type { WriteOp } from '../protocol.js'
+import type { ChannelKey } from '../../channel.js'
+import type { CollectionChange } from '../../collections/changes.js'
+import type { WriteOp } from '../../protocol.js'
 
 /**
  * Serves a collection channel: where its rows come from and how client writes are applied.
