@@ -80,8 +80,8 @@ export class ChannelHost implements SessionHost<string>, CoreHost, ChannelPorts 
       this.#open.add(session)
       if (session.p !== undefined) session.presence = new Set([this.ch])
       if (session.sub) {
-        const subscription = new Subscription(session, true)
-        session.subs = new Map([[this.ch, subscription]])
+        const subscription = new Subscription(session, this.ch, true)
+        session.subscribe(subscription)
         this.subscribers.add(subscription)
       }
     }

@@ -18,7 +18,7 @@ test('history stays within maxHistoryBytes whatever is published, and what is ke
   fc.assert(
     fc.property(fc.array(op, { maxLength: 200 }), fc.integer({ min: 0, max: 3000 }), (ops, budget) => {
       const store = new MemoryChannelStore({ historySize: 10, maxHistoryBytes: budget })
-      const subscription = new Subscription(someone, true)
+      const subscription = new Subscription(someone, '', true)
       const used = new Set<string>()
       for (const { op, channel, size } of ops) {
         used.add(channel)
@@ -48,7 +48,7 @@ test('past the budget the longest idle channel goes first; the channel publishin
   const store = new MemoryChannelStore({ maxHistoryBytes: 350 })
   const message = JSON.stringify('x'.repeat(100))
   const idle = store.open('["idle"]').log.append(message)
-  store.open('["active"]').subscribers.add(new Subscription(someone, true))
+  store.open('["active"]').subscribers.add(new Subscription(someone, '["active"]', true))
   store.open('["active"]').log.append(message)
   store.open('["recent"]').log.append(message)
   expect(store.historyBytes).toBeLessThanOrEqual(350)

@@ -37,7 +37,6 @@ interface CatchUp {
 }
 
 const NO_MESSAGES: readonly LoggedMessage[] = []
-const MAX_CACHED_KEYS = 10_000
 
 /**
  * The semantics of a channel, written once for every server: subscribe with replay, rewind or
@@ -47,8 +46,6 @@ const MAX_CACHED_KEYS = 10_000
  * progress): it reaches every channel through its ports, and sessions through their sinks.
  */
 export class ChannelCore<I = unknown> {
-  /** Parsed channel keys, shared (frozen) by every session: parsing validates, so it is worth caching. */
-  readonly #keys = new Map<string, ChannelKey>()
   /** The last collection write in progress per channel. */
   readonly #writes = new Map<string, Promise<void>>()
 
@@ -59,44 +56,42 @@ export class ChannelCore<I = unknown> {
   ) {}
 
   /**
-   * The parsed key of a serialized channel key.
-   * @throws {InvalidChannelKeyError} when `ch` is not a canonical serialized key.
+   * Why `ch` is not a channel (it is not a canonical serialized key), or undefined when it is. A
+   * channel with state passed this check when it was created: only new ones are parsed (keeping
+   * parsed keys would cost memory per channel).
    */
-  key(ch: string): ChannelKey {
-    let key = this.#keys.get(ch)
-    if (!key) {
-      key = deepFreeze(parseChannelKey(ch))
-      if (this.#keys.size >= MAX_CACHED_KEYS) this.#keys.clear()
-      this.#keys.set(ch, key)
+  invalid(ch: string): string | undefined {
+    if (this.host.find(ch)) return undefined
+    try {
+      parseChannelKey(ch)
+      return undefined
+    } catch (error) {
+      return (error as Error).message
     }
-    return key
   }
 
-  /** Handles one request of `session`; answers it (or leaves the answer to a promise it returns). */
-  handle(session: Session<I>, frame: ChannelRequest, key: ChannelKey): MaybePromise<void> {
+  /** Handles one request of `session` (its channel checked); answers it, or returns a promise that will. */
+  handle(session: Session<I>, frame: ChannelRequest): MaybePromise<void> {
     switch (frame.t) {
       case 'sub':
-        return this.#subscribe(session, frame, key)
+        return this.#subscribe(session, frame)
       case 'unsub': {
-        const subscription = session.subs?.get(frame.ch)
-        if (subscription) {
-          session.subs?.delete(frame.ch)
-          this.host.find(frame.ch)?.subscribers.remove(subscription)
-        }
+        const subscription = session.unsubscribe(frame.ch)
+        if (subscription) this.host.find(frame.ch)?.subscribers.remove(subscription)
         return session.answer(frame.id, ackFrame(frame.id))
       }
       case 'pub':
-        return this.#publish(session, frame, key)
+        return this.#publish(session, frame)
       case 'pjoin':
-        return this.#join(session, frame, key)
+        return this.#join(session, frame)
       case 'pset':
         return this.#update(session, frame)
       case 'pleave':
         return settle(this.#leave(session, frame.ch), () => session.answer(frame.id, ackFrame(frame.id)))
       case 'snap':
-        return this.#snapshot(session, frame, key)
+        return this.#snapshot(session, frame)
       case 'write':
-        return this.#write(session, frame, key)
+        return this.#write(session, frame)
     }
   }
 
@@ -118,9 +113,9 @@ export class ChannelCore<I = unknown> {
    * (1000, 1001) or there is no grace period, else they stay `presenceGraceMs` for it to resume.
    */
   dropped(session: Session<I>, goodbye: boolean): void {
-    if (session.subs) {
-      for (const [ch, subscription] of session.subs) this.host.find(ch)?.subscribers.remove(subscription)
-      session.subs = undefined
+    for (const subscription of session.subscriptions()) {
+      session.unsubscribe(subscription.ch)
+      this.host.find(subscription.ch)?.subscribers.remove(subscription)
     }
     const present = session.presence
     if (!present) return
@@ -170,18 +165,18 @@ export class ChannelCore<I = unknown> {
     })
   }
 
-  #subscribe(session: Session<I>, frame: Extract<ChannelRequest, { t: 'sub' }>, key: ChannelKey) {
+  #subscribe(session: Session<I>, frame: Extract<ChannelRequest, { t: 'sub' }>) {
     const { id, ch } = frame
     if (!session.hasRoomFor(ch)) return this.#limitExceeded(session, id)
-    return this.#allowed(session, id, ch, key, 'subscribe', () => {
+    return this.#allowed(session, id, ch, 'subscribe', () => {
       const ports = this.host.open(ch)
-      const previous = session.subs?.get(ch)
+      const previous = session.subscription(ch)
       if (previous) ports.subscribers.remove(previous)
-      const subscription = new Subscription(session)
-      session.subscribe(ch, subscription)
+      const subscription = new Subscription(session, ch)
+      session.subscribe(subscription)
       ports.subscribers.add(subscription)
       return settle(this.#catchUp(ports, frame), ({ position, messages, reset }) => {
-        if (session.subs?.get(ch) !== subscription) return
+        if (session.subscription(ch) !== subscription) return
         for (const message of messages) session.send(message.frame)
         session.answer(id, ackPositionFrame(id, position, reset))
         subscription.live(position.seq)
@@ -209,12 +204,12 @@ export class ChannelCore<I = unknown> {
     return settle(ports.log.position(), (position) => ({ position, messages: NO_MESSAGES, reset: false }))
   }
 
-  #publish(session: Session<I>, frame: Extract<ChannelRequest, { t: 'pub' }>, key: ChannelKey) {
+  #publish(session: Session<I>, frame: Extract<ChannelRequest, { t: 'pub' }>) {
     const { id, ch, idem } = frame
     const dataJson = JSON.stringify(frame.data)
     const max = this.config.limits.maxMessageBytes
     if (exceedsBytes(dataJson, max)) return session.error(id, 'too_large', `Message larger than ${max} bytes.`)
-    return this.#allowed(session, id, ch, key, 'publish', () =>
+    return this.#allowed(session, id, ch, 'publish', () =>
       settle(this.#append(this.host.open(ch), dataJson, idem), ({ seq }) => session.answer(id, ackSeqFrame(id, seq))),
     )
   }
@@ -227,14 +222,14 @@ export class ChannelCore<I = unknown> {
     })
   }
 
-  #join(session: Session<I>, frame: Extract<ChannelRequest, { t: 'pjoin' }>, key: ChannelKey) {
+  #join(session: Session<I>, frame: Extract<ChannelRequest, { t: 'pjoin' }>) {
     const { id, ch, state } = frame
     const max = this.config.limits.maxPresenceBytes
     if (exceedsBytes(JSON.stringify(state), max)) {
       return session.error(id, 'too_large', `Presence state larger than ${max} bytes.`)
     }
     if (!session.hasRoomFor(ch)) return this.#limitExceeded(session, id)
-    return this.#allowed(session, id, ch, key, 'presence', () => {
+    return this.#allowed(session, id, ch, 'presence', () => {
       const ports = this.host.open(ch)
       session.enter(ch)
       return settle(ports.members.join(session, state), () => {
@@ -273,16 +268,18 @@ export class ChannelCore<I = unknown> {
     })
   }
 
-  #source(session: Session<I>, id: number, key: ChannelKey): CollectionSource<I> | undefined {
+  /** The collection source of a channel, with its parsed key; undefined when it has none (answered). */
+  #source(session: Session<I>, id: number, ch: string): [CollectionSource<I>, ChannelKey] | undefined {
+    const key = parseChannelKey(ch)
     const source = Object.hasOwn(this.collections, key[0]) ? this.collections[key[0]] : undefined
     if (!source) session.error(id, 'invalid', `No collection is served on channel "${key[0]}".`)
-    return source
+    return source && [source, key]
   }
 
-  #snapshot(session: Session<I>, { id, ch }: Extract<ChannelRequest, { t: 'snap' }>, key: ChannelKey) {
-    const source = this.#source(session, id, key)
-    if (!source) return
-    return this.#allowed(session, id, ch, key, 'subscribe', () =>
+  #snapshot(session: Session<I>, { id, ch }: Extract<ChannelRequest, { t: 'snap' }>) {
+    const [source, key] = this.#source(session, id, ch) ?? []
+    if (!source || !key) return
+    return this.#allowed(session, id, ch, 'subscribe', () =>
       // The position is read before loading: changes after it are delivered on the channel and
       // applied idempotently, so no change falls between the snapshot and the live stream.
       settle(this.host.open(ch).log.position(), async ({ seq, epoch }) => {
@@ -297,13 +294,13 @@ export class ChannelCore<I = unknown> {
     )
   }
 
-  #write(session: Session<I>, frame: Extract<ChannelRequest, { t: 'write' }>, key: ChannelKey) {
+  #write(session: Session<I>, frame: Extract<ChannelRequest, { t: 'write' }>) {
     const { id, ch, ops, idem } = frame
-    const source = this.#source(session, id, key)
-    if (!source) return
+    const [source, key] = this.#source(session, id, ch) ?? []
+    if (!source || !key) return
     const write = source.write
     if (!write) return session.error(id, 'forbidden', `The collection "${key[0]}" is read-only.`)
-    return this.#allowed(session, id, ch, key, 'publish', () =>
+    return this.#allowed(session, id, ch, 'publish', () =>
       this.#serialized(ch, async () => {
         try {
           const done = idem === undefined ? undefined : await this.host.open(ch).log.find(idem)
@@ -349,7 +346,6 @@ export class ChannelCore<I = unknown> {
     session: Session<I>,
     id: number,
     ch: string,
-    key: ChannelKey,
     permission: keyof Permissions,
     action: () => MaybePromise<void>,
   ): MaybePromise<void> {
@@ -359,7 +355,7 @@ export class ChannelCore<I = unknown> {
     }
     let permissions: MaybePromise<Permissions>
     try {
-      permissions = session.host.permissions(session, ch, key)
+      permissions = session.host.permissions(session, ch)
     } catch (error) {
       return failed(error)
     }
@@ -385,14 +381,6 @@ export class ChannelCore<I = unknown> {
       this.config.onError(error)
     }
   }
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const item of Object.values(value)) deepFreeze(item)
-    Object.freeze(value)
-  }
-  return value
 }
 
 /** Whether `text` takes more than `max` bytes in UTF-8 (counted only when it might). */

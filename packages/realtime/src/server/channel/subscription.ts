@@ -13,10 +13,12 @@ export class Subscription {
 
   /**
    * @param session - the subscribed session
+   * @param ch - the channel (serialized key)
    * @param live - whether it is live already (a subscription restored from storage)
    */
   constructor(
     readonly session: Session<any>,
+    readonly ch: string,
     live = false,
   ) {
     this.pending = live ? null : []

@@ -30,6 +30,18 @@ export interface MemoryChannelStoreOptions {
   maxHistoryBytes?: number
 }
 
+/** The messages a channel keeps: a ring buffer of the last `historySize`, and their idempotency keys. */
+interface KeptMessages {
+  /** The channel key as JSON, for its message frames. */
+  readonly chJson: string
+  history: HistoryEntry[]
+  head: number
+  /** Characters held in `history`. */
+  bytes: number
+  /** Sequence numbers of kept messages by idempotency key. */
+  keys: Map<string, number> | undefined
+}
+
 /** A kept message: its frame's text (not the frame: what a host cached on it is not kept) and its key. */
 interface HistoryEntry {
   readonly seq: number
@@ -178,17 +190,12 @@ export class MemoryChannelStore implements ChannelStore {
  * subscriber and no message).
  */
 class MemoryChannel implements ChannelPorts, ChannelLog, SubscriberSet {
-  #chJson: string | undefined = undefined
   #seq = 0
-  /** Ring buffer of the last `historySize` messages. */
-  #history: HistoryEntry[] | undefined = undefined
-  #head = 0
-  /** Characters held in history. */
-  bytes = 0
-  #subscribers: Set<Subscription> | undefined = undefined
+  /** What a channel that published keeps (created by its first message). */
+  #kept: KeptMessages | undefined = undefined
+  /** One subscription as it is (most channels of a server with per-user channels have one), more in a set. */
+  #subscribers: Subscription | Set<Subscription> | undefined = undefined
   #members: MemoryMembers | undefined = undefined
-  /** Sequence numbers of kept messages by idempotency key. */
-  #keys: Map<string, number> | undefined = undefined
   idleSince = Date.now()
 
   constructor(
@@ -213,6 +220,11 @@ class MemoryChannel implements ChannelPorts, ChannelLog, SubscriberSet {
     return this.store.epochPrefix + this.epochNumber.toString(36)
   }
 
+  /** Characters held in history. */
+  get bytes(): number {
+    return this.#kept?.bytes ?? 0
+  }
+
   /** Nobody subscribed and no member: its history may go first, and it is dropped after the TTL. */
   get idle(): boolean {
     return this.size === 0 && (this.#members?.size ?? 0) === 0
@@ -226,31 +238,31 @@ class MemoryChannel implements ChannelPorts, ChannelLog, SubscriberSet {
 
   append(dataJson: string, idem?: string): Appended {
     if (idem !== undefined) {
-      const seq = this.#keys?.get(idem)
+      const seq = this.#kept?.keys?.get(idem)
       if (seq !== undefined) return { seq, epoch: this.epoch, frame: undefined }
     }
     const seq = ++this.#seq
-    this.#chJson ??= JSON.stringify(this.ch)
-    const frame = messageFrame(this.#chJson, seq, dataJson)
+    this.#kept ??= { chJson: JSON.stringify(this.ch), history: [], head: 0, bytes: 0, keys: undefined }
+    const kept = this.#kept
+    const frame = messageFrame(kept.chJson, seq, dataJson)
     this.idleSince = Date.now()
     const { historySize } = this.store
     if (historySize > 0) {
       const entry: HistoryEntry = { seq, text: frame.text, idem }
-      if (!this.#history) this.#history = []
-      const history = this.#history
+      const { history } = kept
       if (history.length < historySize) history.push(entry)
       else {
-        const dropped = history[this.#head] as HistoryEntry
-        this.#count(-dropped.text.length)
-        if (dropped.idem !== undefined) this.#keys?.delete(dropped.idem)
-        history[this.#head] = entry
-        this.#head = (this.#head + 1) % historySize
+        const dropped = history[kept.head] as HistoryEntry
+        this.#count(kept, -dropped.text.length)
+        if (dropped.idem !== undefined) kept.keys?.delete(dropped.idem)
+        history[kept.head] = entry
+        kept.head = (kept.head + 1) % historySize
       }
       if (idem !== undefined) {
-        if (!this.#keys) this.#keys = new Map()
-        this.#keys.set(idem, seq)
+        kept.keys ??= new Map()
+        kept.keys.set(idem, seq)
       }
-      this.#count(entry.text.length)
+      this.#count(kept, entry.text.length)
       this.store.queue(this, true)
       this.store.evict(this)
     }
@@ -258,31 +270,33 @@ class MemoryChannel implements ChannelPorts, ChannelLog, SubscriberSet {
   }
 
   read(after: number, limit = Number.POSITIVE_INFINITY): LogRead {
-    const history = this.#history ?? []
+    const { history = [], head = 0 } = this.#kept ?? {}
     const count = Math.min(this.#seq - after, history.length, limit)
     const messages: LoggedMessage[] = []
     for (let i = history.length - Math.max(count, 0); i < history.length; i++) {
-      const entry = history[(this.#head + i) % history.length] as HistoryEntry
+      const entry = history[(head + i) % history.length] as HistoryEntry
       messages.push({ seq: entry.seq, frame: new Frame(entry.text) })
     }
     return { position: this.position(), messages }
   }
 
   find(idem: string): StreamPosition | undefined {
-    const seq = this.#keys?.get(idem)
+    const seq = this.#kept?.keys?.get(idem)
     return seq === undefined ? undefined : { seq, epoch: this.epoch }
   }
 
   /** Drops the history (the sequence and epoch go on). */
   forget(): void {
-    this.#count(-this.bytes)
-    this.#history = undefined
-    this.#head = 0
-    this.#keys = undefined
+    const kept = this.#kept
+    if (!kept) return
+    this.#count(kept, -kept.bytes)
+    kept.history = []
+    kept.head = 0
+    kept.keys = undefined
   }
 
-  #count(chars: number) {
-    this.bytes += chars
+  #count(kept: KeptMessages, chars: number) {
+    kept.bytes += chars
     this.store.counted(chars)
   }
 
@@ -290,21 +304,29 @@ class MemoryChannel implements ChannelPorts, ChannelLog, SubscriberSet {
 
   /** Subscriptions to this channel. */
   get size(): number {
-    return this.#subscribers?.size ?? 0
+    const subscribers = this.#subscribers
+    return subscribers instanceof Set ? subscribers.size : subscribers ? 1 : 0
   }
 
   add(subscription: Subscription): void {
-    if (!this.#subscribers) this.#subscribers = new Set()
-    this.#subscribers.add(subscription)
+    const subscribers = this.#subscribers
+    if (subscribers === undefined) this.#subscribers = subscription
+    else if (subscribers instanceof Set) subscribers.add(subscription)
+    else if (subscribers !== subscription) this.#subscribers = new Set([subscribers, subscription])
     this.store.queue(this)
   }
 
   remove(subscription: Subscription): void {
-    if (this.#subscribers?.delete(subscription)) this.touched()
+    const subscribers = this.#subscribers
+    if (subscribers === subscription) this.#subscribers = undefined
+    else if (!(subscribers instanceof Set && subscribers.delete(subscription))) return
+    this.touched()
   }
 
   broadcast(seq: number, frame: Frame): void {
-    if (this.#subscribers) for (const subscription of this.#subscribers) subscription.deliver(seq, frame)
+    const subscribers = this.#subscribers
+    if (subscribers instanceof Set) for (const subscription of subscribers) subscription.deliver(seq, frame)
+    else subscribers?.deliver(seq, frame)
   }
 
   /** Someone joined or left: the channel may have become busy or idle. */

@@ -1,4 +1,4 @@
-import type { ChannelKey } from '../../channel.js'
+import { type ChannelKey, parseChannelKey } from '../../channel.js'
 import { base64UrlText } from '../../runtime.js'
 import type { MaybePromise } from '../channel/ports.js'
 import type { Session } from './session.js'
@@ -20,42 +20,70 @@ export type Authorize<I> = (
   channel: ChannelKey,
 ) => Permissions | null | undefined | Promise<Permissions | null | undefined>
 
-/** How a host answers "what may this session do on this channel" (it may throw or reject). */
-export type Authorizer<I> = (session: Session<I>, ch: string, key: ChannelKey) => MaybePromise<Permissions>
+/** How a host answers "what may this session do on channel `ch`" (it may throw or reject). */
+export type Authorizer<I> = (session: Session<I>, ch: string) => MaybePromise<Permissions>
 
 const MAX_CACHED_PERMISSIONS = 256
 const NONE: Permissions = Object.freeze({})
 
 /**
- * The authorizer of a server that asks `authorize` per connection and channel, caching each answer
- * on the session (a failure is not cached: the next request asks again).
+ * A session's cache of answers: one answer is kept as it is (connections on one channel need no
+ * map), more in a map (at most 256, the oldest dropped first).
+ */
+type Grants = { ch: string; granted: MaybePromise<Permissions> } | Map<string, MaybePromise<Permissions>>
+
+function cached(session: Session<any>, ch: string): MaybePromise<Permissions> | undefined {
+  const grants = session.grants as Grants | undefined
+  return grants instanceof Map ? grants.get(ch) : grants?.ch === ch ? grants.granted : undefined
+}
+
+/** Caches an answer for `ch`, or (`undefined`) forgets it. */
+function cache(session: Session<any>, ch: string, granted: MaybePromise<Permissions> | undefined): void {
+  const grants = session.grants as Grants | undefined
+  if (grants instanceof Map) {
+    if (granted === undefined) grants.delete(ch)
+    else {
+      const oldest = grants.keys().next()
+      if (grants.size >= MAX_CACHED_PERMISSIONS && !grants.has(ch) && !oldest.done) grants.delete(oldest.value)
+      grants.set(ch, granted)
+    }
+  } else if (grants === undefined || grants.ch === ch) {
+    session.grants = granted === undefined ? undefined : { ch, granted }
+  } else if (granted !== undefined) {
+    session.grants = new Map([
+      [grants.ch, grants.granted],
+      [ch, granted],
+    ])
+  }
+}
+
+/**
+ * The authorizer of a server that asks `authorize` per connection and channel (with the parsed
+ * key), caching each answer on the session. A failure is not cached: the next request asks again.
  */
 export function cachedAuthorizer<I>(authorize: Authorize<I>): Authorizer<I> {
-  return (session, ch, key) => {
-    let cache = session.grants as Map<string, MaybePromise<Permissions>> | undefined
-    const cached = cache?.get(ch)
-    if (cached) return cached
-    if (!cache) {
-      cache = new Map()
-      session.grants = cache
-    } else if (cache.size >= MAX_CACHED_PERMISSIONS) {
-      const oldest = cache.keys().next().value
-      if (oldest !== undefined) cache.delete(oldest)
+  return (session, ch) => {
+    const known = cached(session, ch)
+    if (known) return known
+    const answer = authorize(session.identity, parseChannelKey(ch))
+    if (!(answer instanceof Promise)) {
+      const granted = answer ?? NONE
+      cache(session, ch, granted)
+      return granted
     }
-    const answer = authorize(session.identity, key)
-    if (answer instanceof Promise) {
-      const promise = answer.then((value) => {
+    const promise: Promise<Permissions> = answer.then(
+      (value) => {
         const granted = value ?? NONE
-        if (cache.get(ch) === promise) cache.set(ch, granted)
+        if (cached(session, ch) === promise) cache(session, ch, granted)
         return granted
-      })
-      promise.catch(() => cache.delete(ch))
-      cache.set(ch, promise)
-      return promise
-    }
-    const granted = answer ?? NONE
-    cache.set(ch, granted)
-    return granted
+      },
+      (error) => {
+        if (cached(session, ch) === promise) cache(session, ch, undefined)
+        throw error
+      },
+    )
+    cache(session, ch, promise)
+    return promise
   }
 }
 

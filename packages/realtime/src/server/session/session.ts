@@ -61,8 +61,11 @@ const MAX_BACKLOG_CHARS = 8 * 1024 * 1024
  */
 export class Session<I = unknown> {
   open = true
-  /** Subscriptions by serialized channel key (created on first use: most connections have few). */
-  subs: Map<string, Subscription> | undefined = undefined
+  /**
+   * Subscriptions: none, one (most connections of a server with per-user channels), or a map by
+   * channel once there are more.
+   */
+  #subs: Subscription | Map<string, Subscription> | undefined = undefined
   /**
    * Channels this session is present in. Kept after the session dropped while its memberships are
    * in their grace period: a resume takes them over.
@@ -186,10 +189,39 @@ export class Session<I = unknown> {
     else this.answer(id, errorFrame(id, code, msg))
   }
 
-  /** Records a subscription (replacing any earlier one to the channel). */
-  subscribe(ch: string, subscription: Subscription): void {
-    if (!this.subs) this.subs = new Map()
-    this.subs.set(ch, subscription)
+  /** The subscription to channel `ch`, if any. */
+  subscription(ch: string): Subscription | undefined {
+    const subs = this.#subs
+    if (subs instanceof Map) return subs.get(ch)
+    return subs?.ch === ch ? subs : undefined
+  }
+
+  /** Records a subscription (replacing any earlier one to its channel). */
+  subscribe(subscription: Subscription): void {
+    const subs = this.#subs
+    if (subs === undefined || (!(subs instanceof Map) && subs.ch === subscription.ch)) this.#subs = subscription
+    else if (subs instanceof Map) subs.set(subscription.ch, subscription)
+    else
+      this.#subs = new Map([
+        [subs.ch, subs],
+        [subscription.ch, subscription],
+      ])
+  }
+
+  /** Forgets the subscription to channel `ch`; returns it. */
+  unsubscribe(ch: string): Subscription | undefined {
+    const found = this.subscription(ch)
+    if (!found) return
+    if (this.#subs instanceof Map) this.#subs.delete(ch)
+    else this.#subs = undefined
+    return found
+  }
+
+  /** Every subscription. */
+  subscriptions(): Subscription[] {
+    const subs = this.#subs
+    if (subs instanceof Map) return [...subs.values()]
+    return subs ? [subs] : []
   }
 
   /** Records that the session is present in channel `ch`. */
@@ -200,10 +232,11 @@ export class Session<I = unknown> {
 
   /** Whether the session may use channel `ch` within the channel-count limit. */
   hasRoomFor(ch: string): boolean {
-    const { subs, presence } = this
-    if (subs?.has(ch) || presence?.has(ch)) return true
-    let count = subs?.size ?? 0
-    if (presence) for (const present of presence) if (!subs?.has(present)) count++
+    const { presence } = this
+    if (this.subscription(ch) || presence?.has(ch)) return true
+    const subs = this.#subs
+    let count = subs instanceof Map ? subs.size : subs ? 1 : 0
+    if (presence) for (const present of presence) if (!this.subscription(present)) count++
     return count < this.host.core.config.limits.maxChannels
   }
 
@@ -288,15 +321,9 @@ export class Session<I = unknown> {
 
   #dispatch(frame: ChannelRequest): MaybePromise<void> {
     const { core } = this.host
-    let key: ReturnType<typeof core.key>
-    try {
-      key = core.key(frame.ch)
-    } catch (error) {
-      return this.error(frame.id, 'invalid', (error as Error).message)
-    }
-    const refused = this.host.refuse?.(this, frame.ch)
-    if (refused !== undefined) return this.error(frame.id, 'invalid', refused)
-    return core.handle(this, frame, key)
+    const invalid = core.invalid(frame.ch) ?? this.host.refuse?.(this, frame.ch)
+    if (invalid !== undefined) return this.error(frame.id, 'invalid', invalid)
+    return core.handle(this, frame)
   }
 
   /** A request's handler finished: one that did not answer (a bug) is answered with `internal`. */
