@@ -152,10 +152,9 @@ export class SocketWriter implements ConnectionSink {
       return
     }
     const rest = this.#rest
-    let taken: boolean
     if (rest === null) {
       this.#drop()
-      taken = this.socket.write(first)
+      this.socket.write(first)
     } else {
       let written = first.length
       let count = 0
@@ -163,7 +162,6 @@ export class SocketWriter implements ConnectionSink {
       this.socket.cork()
       this.socket.write(first)
       for (let i = 0; i < count; i++) this.socket.write(rest[i] as Buffer)
-      taken = this.socket.writableLength < this.socket.writableHighWaterMark
       this.socket.uncork()
       if (count === rest.length) this.#drop()
       else {
@@ -172,19 +170,17 @@ export class SocketWriter implements ConnectionSink {
         this.#queuedBytes -= written
       }
     }
-    // Node's buffer filled up, or more is queued: continue once what was handed over is written.
-    if (!taken || this.#first !== null) {
+    // The OS did not take it all, or more is queued: continue once Node's buffer has been written.
+    if (this.socket.writableLength > 0 || this.#first !== null) {
       this.#writing = true
-      // Made on first use: most sockets never fill their buffer.
-      this.#written ??= (error?: Error | null) => {
-        this.#writing = false
-        if (!error && !this.#closed) this.flush()
-      }
       this.socket.write(EMPTY, this.#written)
     }
   }
 
-  #written: ((error?: Error | null) => void) | undefined = undefined
+  readonly #written = (error?: Error | null) => {
+    this.#writing = false
+    if (!error && !this.#closed) this.flush()
+  }
 
   #drop() {
     this.#first = null
