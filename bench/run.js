@@ -168,6 +168,52 @@ const fanout = (subscribers) => ({
   ],
 })
 
+/**
+ * Connect + subscribe CPU and idle memory, every connection subscribed to one shared channel, or
+ * each to its own (per-user notification channels: per-channel state is what costs then).
+ * @param {'shared' | 'own'} layout
+ * @returns {Workload}
+ */
+const connectWorkload = (layout) => ({
+  id: layout === 'shared' ? 'connect' : 'connectOwn',
+  title:
+    layout === 'shared'
+      ? `connect + subscribe (${size.connect} connections, 20 at a time) and idle memory`
+      : `connect + subscribe, each connection to its own channel (${size.connect}, 20 at a time), and idle memory`,
+  client: 'connect',
+  servers: [...CONTESTANTS],
+  params: { warmup: 200, cpuConnections: size.connect, memoryCounts: size.memory, concurrency: 20, layout },
+  timeoutMs: 120_000,
+  metrics: ({ result, samples }) => {
+    const server = serverWindow(samples)
+    const base = /** @type {Sample} */ (samples['mem:base'])
+    /** @type {Metrics} */
+    const metrics = {
+      cpuPerConn: server.cpuUs / result.cpuConnections,
+      connectsPerSec: result.connectsPerSec,
+      ...loadMetrics(result, server),
+    }
+    for (const count of result.counts) {
+      const sample = /** @type {Sample} */ (samples[`mem:${count}`])
+      metrics[`rss${count}`] = (sample.rss - base.rss) / count
+      metrics[`heap${count}`] = (sample.heapUsed - base.heapUsed) / count
+    }
+    return metrics
+  },
+  rows: [
+    ['cpuPerConn', '  server CPU per connect + subscribe', us],
+    ['connectsPerSec', '  connections/s', int],
+    ...LOAD_ROWS,
+    ...size.memory.flatMap(
+      (count) =>
+        /** @type {Workload['rows']} */ ([
+          [`rss${count}`, `  RSS per idle connection @${count}`, bytes],
+          [`heap${count}`, `  JS heap per idle connection @${count}`, bytes],
+        ]),
+    ),
+  ],
+})
+
 /** @type {Workload[]} */
 const WORKLOADS = [
   fanout(100),
@@ -273,42 +319,8 @@ const WORKLOADS = [
       ...LOAD_ROWS,
     ],
   },
-  {
-    id: 'connect',
-    title: `connect + subscribe (${size.connect} connections, 20 at a time) and idle memory`,
-    client: 'connect',
-    servers: [...CONTESTANTS],
-    params: { warmup: 200, cpuConnections: size.connect, memoryCounts: size.memory, concurrency: 20 },
-    timeoutMs: 120_000,
-    metrics: ({ result, samples }) => {
-      const server = serverWindow(samples)
-      const base = /** @type {Sample} */ (samples['mem:base'])
-      /** @type {Metrics} */
-      const metrics = {
-        cpuPerConn: server.cpuUs / result.cpuConnections,
-        connectsPerSec: result.connectsPerSec,
-        ...loadMetrics(result, server),
-      }
-      for (const count of result.counts) {
-        const sample = /** @type {Sample} */ (samples[`mem:${count}`])
-        metrics[`rss${count}`] = (sample.rss - base.rss) / count
-        metrics[`heap${count}`] = (sample.heapUsed - base.heapUsed) / count
-      }
-      return metrics
-    },
-    rows: [
-      ['cpuPerConn', '  server CPU per connect + subscribe', us],
-      ['connectsPerSec', '  connections/s', int],
-      ...LOAD_ROWS,
-      ...size.memory.flatMap(
-        (count) =>
-          /** @type {Workload['rows']} */ ([
-            [`rss${count}`, `  RSS per idle connection @${count}`, bytes],
-            [`heap${count}`, `  JS heap per idle connection @${count}`, bytes],
-          ]),
-      ),
-    ],
-  },
+  connectWorkload('shared'),
+  connectWorkload('own'),
   scaleOut('scaleout', 1000, FANOUT_WINDOW, 10_000_000),
   scaleOut('scaleout-latency', 100, 1, size.latencyMessages),
 ]
@@ -844,8 +856,14 @@ for (const id of ['fanout100', 'fanout1000']) {
   check(`${id} throughput ours/socket.io >= 2.5x`, ratio(id, 'deliveredPerSec', 'socketio'), (v) => v >= 2.5)
 }
 check('p99 at window 1: ours/ws <= 1', ratio('latency', 'p99', 'ws'), (v) => v <= 1)
-for (const count of size.memory)
-  check(`idle RSS per connection @${count}: ours/ws <= 1`, ratio('connect', `rss${count}`, 'ws'), (v) => v <= 1)
+for (const [id, layout] of [
+  ['connect', 'shared channel'],
+  ['connectOwn', 'own channel'],
+]) {
+  for (const count of size.memory) {
+    check(`idle RSS per connection @${count} (${layout}): ours/ws <= 1`, ratio(id, `rss${count}`, 'ws'), (v) => v <= 1)
+  }
+}
 check('connect + subscribe CPU: ours/ws <= 1.2x', ratio('connect', 'cpuPerConn', 'ws'), (v) => v <= 1.2)
 check('presence: CPU per delivered diff / CPU per fan-out delivery (S=100) <= 1.5', presenceVsFanout, (v) => v <= 1.5)
 check(

@@ -1,6 +1,7 @@
 // @ts-check
 /**
- * Connect + subscribe cost and idle memory, in one server process:
+ * Connect + subscribe cost and idle memory, in one server process, every connection subscribed to
+ * one channel or (`layout: 'own'`) each to its own:
  * 1. warm-up: `warmup` connections connect, subscribe and close (JIT, pools);
  * 2. `mem:base`, then the CPU window around `cpuConnections` connect + subscribe (each waits for
  *    the subscription's ack; `concurrency` at a time);
@@ -13,8 +14,11 @@ import { pool, sleep } from '../lib/clock.js'
 import { BenchClient } from './lib/protocol.js'
 
 runClient(async (params) => {
-  const { server, port, warmup, cpuConnections, memoryCounts, concurrency } = params
-  const ch = serializeChannelKey(['bench'])
+  const { server, port, warmup, cpuConnections, memoryCounts, concurrency, layout } = params
+  const shared = serializeChannelKey(['bench'])
+  let connections = 0
+  /** Every connection on one channel, or each on its own (`layout: 'own'`). */
+  const channel = () => (layout === 'own' ? serializeChannelKey(['user', { id: ++connections }]) : shared)
   /** @type {BenchClient[]} */
   const open = []
   /** @param {number} count */
@@ -23,7 +27,7 @@ runClient(async (params) => {
       const client = new BenchClient(server, port, () => {})
       open.push(client)
       await client.connect()
-      await client.subscribe(ch)
+      await client.subscribe(channel())
     })
 
   await connect(warmup)

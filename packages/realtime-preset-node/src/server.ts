@@ -7,10 +7,6 @@ import {
   createRealtimeEngine,
   type EngineOptions,
   type EngineStats,
-  encodeFrame,
-  Frame,
-  frameTooLarge,
-  maxFrameSize,
   originAllowed,
   type RealtimeEngine,
 } from '@tanstack/realtime/server'
@@ -101,10 +97,10 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     }
   }
   const { getAuthToken, allowedOrigins } = options
-  const onError = options.onError ?? ((error: unknown) => console.error('[tanstack-realtime]', error))
-  const engine = createRealtimeEngine<T>({ ...options, onError })
+  const engine = createRealtimeEngine<T>(options)
+  const { onError } = engine.config
   // A frame is its payload plus a small envelope (the engine checks payload sizes exactly).
-  const maxPayload = maxFrameSize(engine.limits)
+  const maxPayload = engine.config.maxFrameChars
   const wss = new WebSocketServer({
     noServer: true,
     perMessageDeflate: false,
@@ -115,7 +111,7 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
   const settings: WriterSettings = {
     scheduler: new FlushScheduler(),
     maxBufferedBytes,
-    frameTooLarge: new Frame(encodeFrame(frameTooLarge(maxPayload))),
+    frameTooLarge: engine.config.frameTooLarge,
   }
   /** Open sockets and their writers (heartbeat, shutdown, and the shared listeners below). */
   const writers = new Map<WebSocket, SocketWriter>()

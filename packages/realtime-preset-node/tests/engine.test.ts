@@ -1,5 +1,5 @@
 import { getPresence } from '@tanstack/realtime'
-import { type Broker, MemoryBroker } from '@tanstack/realtime/server'
+import { type ChannelPorts, type ChannelStore, MemoryChannelStore } from '@tanstack/realtime/server'
 import { afterEach, expect, test } from 'vitest'
 import { closeClients, eventually, makeClient, rawClient, startProxy, startServer, type TestServer } from './helpers.js'
 
@@ -97,27 +97,42 @@ test('a client with a wrong protocol version that then sends garbage cannot cras
 })
 
 test('a request whose handling throws or rejects unexpectedly is answered with internal and reported', async () => {
-  const memory = new MemoryBroker()
+  const memory = new MemoryChannelStore()
   const reported: unknown[] = []
-  // A broker failing on some channels, synchronously or asynchronously (as a remote store can).
-  const broker: Broker = {
-    publish(channel, dataJson) {
-      if (channel === '["sync"]') throw new Error('broker failed')
-      if (channel === '["async"]') return Promise.reject(new Error('broker failed later'))
-      return memory.publish(channel, dataJson)
+  /** The object with `method` failing as `failure` does, the rest of it untouched. */
+  const failing = <T extends object>(target: T, method: string, failure: () => unknown): T =>
+    new Proxy(target, {
+      get(object, name) {
+        if (name === method) return failure
+        const value = Reflect.get(object, name, object)
+        return typeof value === 'function' ? value.bind(object) : value
+      },
+    })
+  // A store failing on some channels, synchronously or asynchronously (as a remote store can).
+  const fail = () => {
+    throw new Error('store failed')
+  }
+  const store: ChannelStore = {
+    open(ch) {
+      const ports = memory.open(ch)
+      const failed = (part: Partial<ChannelPorts>): ChannelPorts => ({
+        ch,
+        log: part.log ?? ports.log,
+        members: part.members ?? ports.members,
+        subscribers: ports.subscribers,
+      })
+      if (ch === '["sync"]')
+        return failed({ log: failing(ports.log, 'append', fail), members: failing(ports.members, 'join', fail) })
+      if (ch === '["async"]')
+        return failed({ log: failing(ports.log, 'append', () => Promise.reject(new Error('later'))) })
+      return ports
     },
-    presenceJoin(channel, member) {
-      if (channel === '["sync"]') throw new Error('broker failed')
-      return memory.presenceJoin(channel, member)
-    },
-    subscribe: (channel, listener) => memory.subscribe(channel, listener),
-    unsubscribe: (channel, listener) => memory.unsubscribe(channel, listener),
-    read: (channel, since) => memory.read(channel, since),
-    presenceUpdate: (channel, cid, patch) => memory.presenceUpdate(channel, cid, patch),
-    presenceLeave: (channel, cid) => memory.presenceLeave(channel, cid),
+    find: (ch) => memory.find(ch),
+    activeCount: () => memory.activeCount(),
+    subscriberCount: (ch) => memory.subscriberCount(ch),
     close: () => memory.close(),
   }
-  server = await startServer({ broker, onError: (error) => reported.push(error) })
+  server = await startServer({ store, onError: (error) => reported.push(error) })
   const raw = await rawClient(server.url, 'alice')
   const internal = { t: 'err', code: 'internal', msg: 'The server failed to handle this request.' }
   expect(await raw.request({ t: 'pub', id: 1, ch: '["sync"]', data: 1 })).toEqual({ id: 1, ...internal })

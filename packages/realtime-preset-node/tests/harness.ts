@@ -8,10 +8,11 @@ export const nodeHarness: Harness = {
   name: 'node',
   closeClients,
   async start(options = {}) {
-    const { identify, authorize, ...rest } = options
+    const { identify, authorize, collection, ...rest } = options
     const server = await startServer({
       ...rest,
       ...(authorize && { authorize }),
+      ...(collection && { collections: { todos: collection } }),
       ...(identify && { getAuthToken: (req) => identify(tokenFromQuery(req)) }),
     })
     return {

@@ -1,5 +1,5 @@
 import { type ChannelKey, CloseCodes, getPresence, LimitExceededError, serializeChannelKey } from '@tanstack/realtime'
-import { MemoryBroker } from '@tanstack/realtime/server'
+import { MemoryChannelStore } from '@tanstack/realtime/server'
 import { afterEach, expect, test } from 'vitest'
 import type { RawSocket } from '../../realtime/tests/support/helpers.js'
 import { bystander, closeClients, eventually, makeClient, rawClient, startServer, type TestServer } from './helpers.js'
@@ -74,8 +74,8 @@ test('when ws closes a socket itself (1009, 1007), the answers already given arr
 
 test('history stays within maxHistoryBytes: idle channels go first, their resumers reset, recent ones replay', async () => {
   const budget = 1_000_000
-  const broker = new MemoryBroker({ maxHistoryBytes: budget })
-  server = await startServer({ broker, maxMessageBytes: 60_000 })
+  const store = new MemoryChannelStore({ maxHistoryBytes: budget })
+  server = await startServer({ store, maxMessageBytes: 60_000 })
   const raw = await rawClient(server.url, 'alice')
   await raw.request({ t: 'sub', id: 1, ch: '["active"]' })
   const active = await server.realtime.publish(['active'], 'a'.repeat(50_000))
@@ -83,9 +83,9 @@ test('history stays within maxHistoryBytes: idle channels go first, their resume
   // 3 MB of messages, each channel idle (nobody subscribed), three times the budget.
   for (let n = 0; n < 60; n++) {
     positions.push(await server.realtime.publish(['idle', { n }], 'x'.repeat(50_000)))
-    expect(broker.historyBytes).toBeLessThanOrEqual(budget)
+    expect(store.historyBytes).toBeLessThanOrEqual(budget)
   }
-  expect(broker.historyBytes).toBeGreaterThan(budget / 2)
+  expect(store.historyBytes).toBeGreaterThan(budget / 2)
   const resume = (id: number, key: ChannelKey, epoch: string) =>
     raw.request({ t: 'sub', id, ch: serializeChannelKey(key), since: { seq: 0, epoch } })
   // The oldest idle channel was dropped: its resumer is told to reset.
@@ -101,7 +101,7 @@ test('history stays within maxHistoryBytes: idle channels go first, their resume
   // The channel with a subscriber kept its history although it published first.
   expect(await resume(4, ['active'], active.epoch)).toEqual({ t: 'ack', id: 4, seq: 1, epoch: active.epoch })
 
-  // The option reaches the default broker too.
+  // The option reaches the default store too.
   await server.stop()
   server = await startServer({ maxHistoryBytes: 120_000, maxMessageBytes: 60_000 })
   const other = await rawClient(server.url, 'bob')

@@ -41,9 +41,11 @@ export interface WorkerdHandlerOptions<Env extends WorkerdEnv, T = string> {
    */
   authorize?(token: T, channel: ChannelKey, env: Env): MaybePromise<WorkerdPermissions | null | undefined>
   /**
-   * The user id shown in presence. Default: `userId` from `authorize`, else the token's `userId`,
-   * `id` or `sub` field when it is an object, else `'anonymous'` (a raw token string is never
-   * shown to other users).
+   * The user id shown in presence (at most 128 characters). Default: `userId` from `authorize`,
+   * else the rule of every server (`defaultUserId` of `@tanstack/realtime/server`): a string token
+   * is the user id itself, except a JWT, whose `userId`, `id` or `sub` claim is used; an object's
+   * `userId`, `id` or `sub` field; else `'anonymous'`. Return it from `authorize` (or set this)
+   * when your tokens are opaque secrets: they are shown to other users as they are.
    */
   getUserId?(token: T): string
   /** URL path prefix of channel sockets: `<path>/<encoded channel key>`. Default `/_realtime`. */
@@ -103,11 +105,9 @@ export function createWorkerdHandler<Env extends WorkerdEnv, T = string>(
   const { getAuthToken, allowedOrigins } = options
   const authorize = options.authorize ?? (() => ({ subscribe: true, publish: true, presence: true }))
   const onError = options.onError ?? ((error: unknown) => console.error('[tanstack-realtime]', error))
-  const userIdOf = (token: T, granted: WorkerdPermissions): string => {
-    if (typeof granted.userId === 'string') return granted.userId
-    if (options.getUserId) return options.getUserId(token)
-    return typeof token === 'string' ? 'anonymous' : defaultUserId(token)
-  }
+  const getUserId = options.getUserId ?? defaultUserId
+  const userIdOf = (token: T, granted: WorkerdPermissions): string =>
+    typeof granted.userId === 'string' ? granted.userId : getUserId(token)
 
   async function fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url)

@@ -6,19 +6,5 @@
  *
  * @module
  */
-export { RealtimeChannel } from './channel.js'
-export type { WorkerdHandler, WorkerdHandlerOptions, WorkerdPermissions } from './handler.js'
-export { createWorkerdHandler } from './handler.js'
-export type { RealtimeChannelOptions } from './options.js'
-export { publish } from './publish.js'
-export type {
-  ChannelObjectId,
-  ChannelObjectStub,
-  ChannelStorage,
-  HibernatableWebSocket,
-  RealtimeChannelNamespace,
-  RealtimeChannelState,
-  WorkerdEnv,
-} from './runtime-types.js'
-export type { WebSocketConstructor, WebSocketLike, WorkerdTransportOptions } from './transport.js'
-export { workerdTransport } from './transport.js'
+export { RealtimeChannel } from './channel-object.js'
+export * from './node.js'

@@ -7,14 +7,12 @@ import {
   serializeChannelKey,
 } from '@tanstack/realtime'
 import type { WorkerdEnv } from './runtime-types.js'
-import { channelPath } from './wire.js'
 
 /**
  * Server-side publish from a Worker (an API route, a queue consumer, a cron trigger): delivers
- * `data` to every subscriber of `channel`, with no authorization check. It does what the README's
- * `POST` example does, with a typed key and typed errors: the request goes to the channel's
- * Durable Object (`idFromName` of the serialized key) as `POST /_realtime/<encoded key>` with body
- * `{ "data": ... }`.
+ * `data` to every subscriber of `channel`, with no authorization check. It calls the RPC method
+ * `publish` of the channel's Durable Object (`idFromName` of the serialized key), which does what
+ * the README's `POST` example does, with a typed key and typed errors.
  *
  * @param env - the Worker's bindings (with `REALTIME_CHANNEL`)
  * @param channel - the channel key, such as `['todos', { teamId: '123' }]`
@@ -38,19 +36,12 @@ export async function publish<K extends ChannelKey<any, any>>(
   const ch = serializeChannelKey(channel)
   if (JSON.stringify(data) === undefined) throw new InvalidError('Message data must be JSON-serializable.')
   const namespace = env.REALTIME_CHANNEL
-  const stub = namespace.get(namespace.idFromName(ch))
-  const response = await stub.fetch(
-    new Request(`https://internal${channelPath('/_realtime', ch)}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ data }),
-    }),
-  )
-  const body = (await response.json().catch(() => undefined)) as
-    | (StreamPosition & { error?: { code?: string; message?: string } })
-    | undefined
-  if (!response.ok || body === undefined) {
-    throw errorFromCode(body?.error?.code ?? 'internal', body?.error?.message ?? `Publish failed (${response.status}).`)
+  try {
+    const { seq, epoch } = await namespace.get(namespace.idFromName(ch)).publish(ch, data)
+    return { seq, epoch }
+  } catch (error) {
+    // RPC errors arrive as plain errors; the object puts the code first: "[too_large] Message is ...".
+    const [, code = 'internal', message] = /^\[(\w+)\] ([\s\S]*)$/.exec((error as Error)?.message ?? '') ?? []
+    throw errorFromCode(code, message ?? `Publish failed: ${String((error as Error)?.message ?? error)}`)
   }
-  return { seq: body.seq, epoch: body.epoch }
 }

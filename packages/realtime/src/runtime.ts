@@ -28,6 +28,8 @@ interface RuntimeGlobals {
   removeEventListener?: (type: string, listener: () => void) => void
   document?: { visibilityState?: string }
   console: { error(...data: unknown[]): void; warn(...data: unknown[]): void }
+  atob(data: string): string
+  TextDecoder: new () => { decode(bytes: Uint8Array): string }
 }
 
 const runtime = globalThis as unknown as RuntimeGlobals
@@ -73,6 +75,16 @@ export function randomId(length = 16): string {
   const chars = new Array<number>(length)
   for (let i = 0; i < length; i++) chars[i] = codes[(pool[poolIndex++] as number) % codes.length] as number
   return String.fromCharCode(...chars)
+}
+
+/** Decodes base64url (as in a JWT) into UTF-8 text; undefined when it is not. */
+export function base64UrlText(text: string): string | undefined {
+  try {
+    const binary = runtime.atob(text.replaceAll('-', '+').replaceAll('_', '/'))
+    return new runtime.TextDecoder().decode(Uint8Array.from(binary, (char) => char.charCodeAt(0)))
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -6,7 +6,13 @@
 import { execFile } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { createRealtimeClient, errorFromCode, type RealtimeClient, serializeChannelKey } from '@tanstack/realtime'
+import {
+  createRealtimeClient,
+  errorFromCode,
+  type RealtimeClient,
+  RealtimeError,
+  serializeChannelKey,
+} from '@tanstack/realtime'
 import { workerdTransport } from '@tanstack/realtime-preset-workerd'
 import { Log, LogLevel, Miniflare, type MiniflareOptions, Response as MiniflareResponse } from 'miniflare'
 import { WebSocket } from 'ws'
@@ -31,6 +37,7 @@ export function bundleWorker(entry: string): Promise<string> {
       '--conditions=workerd,worker,browser',
       '--main-fields=module,main',
       '--log-level=error',
+      '--external:cloudflare:*',
     ]
     bundle = new Promise<string>((resolve, reject) =>
       execFile(esbuild, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
@@ -73,7 +80,7 @@ export const workerdHarness: Harness = {
     clients.clear()
   },
   async start(options: HarnessOptions = {}): Promise<HarnessServer> {
-    const { authorize, identify, onError, ...channelOptions } = options
+    const { authorize, identify, onError, collection, ...channelOptions } = options
     const script = await bundleWorker(testWorkerEntry)
     // The test process's callbacks, reached from the Worker through a service binding.
     const harnessBinding = async (request: { url: string; json(): Promise<any> }) => {
@@ -82,6 +89,17 @@ export const workerdHarness: Harness = {
       try {
         if (path === '/authorize') return json({ permissions: (await authorize?.(body.token, body.channel)) ?? null })
         if (path === '/identify') return json({ identity: identify?.(body.token) ?? null })
+        if (path === '/load' || path === '/write') {
+          // The collection's answer, or the error it threw (a RealtimeError keeps its code).
+          try {
+            if (!collection) throw new Error('The test serves no collection.')
+            if (path === '/load') return json({ rows: await collection.load(body.channel, body.identity) })
+            return json({ changes: await collection.write?.(body.ops, body) })
+          } catch (error) {
+            const { code, message } = error as { code?: string; message: string }
+            return json({ error: { code: error instanceof RealtimeError ? code : 'internal', message } })
+          }
+        }
         if (path === '/error') {
           onError?.(new Error(body.message))
           return json({})
@@ -93,7 +111,13 @@ export const workerdHarness: Harness = {
     }
     const config = (): Partial<MiniflareOptions> => ({
       bindings: {
-        OPTIONS: { presenceGraceMs: 0, ...channelOptions, authorize: !!authorize, identify: !!identify },
+        OPTIONS: {
+          presenceGraceMs: 0,
+          ...channelOptions,
+          authorize: !!authorize,
+          identify: !!identify,
+          collection: !!collection,
+        },
       },
       serviceBindings: { HARNESS: harnessBinding as never },
     })

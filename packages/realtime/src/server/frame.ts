@@ -1,10 +1,58 @@
+import type { RealtimeErrorCode } from '../errors.js'
+import { encodeFrame, encodeMessageFrame, type ServerFrame, type StreamPosition } from '../protocol.js'
+
 /**
- * An outgoing frame. The engine builds each broadcast frame once and hands the same object to every
- * subscriber's sink; a preset may cache its encoded form (bytes, a prebuilt WebSocket frame) in
+ * An outgoing frame. A broadcast frame is built once and the same object handed to every
+ * subscriber's sink; a host may cache its encoded form (bytes, a prebuilt WebSocket frame) in
  * `encoded` so the encoding also happens once.
  */
 export class Frame {
-  /** Preset-owned cache of the encoded frame. */
+  /** Host-owned cache of the encoded frame. */
   encoded: unknown = undefined
   constructor(readonly text: string) {}
+}
+
+/** The answer to a `ping`. */
+export const PONG = new Frame('{"t":"pong"}')
+
+/** A frame built from its object form. */
+export function serverFrame(frame: ServerFrame): Frame {
+  return new Frame(encodeFrame(frame))
+}
+
+/**
+ * A `msg` frame built from already-serialized parts, so a message is serialized once: `chJson` is
+ * `JSON.stringify(channel)`, `dataJson` is `JSON.stringify(data)`. For logs building their frames.
+ */
+export function messageFrame(chJson: string, seq: number, dataJson: string): Frame {
+  return new Frame(encodeMessageFrame(chJson, seq, dataJson))
+}
+
+/** The `hello` that opens a connection, built by hand around the limits' cached JSON (connecting is a hot path). */
+export function helloFrame(cid: string, uid: string, resumed: boolean, resume: string, limitsJson: string): Frame {
+  return new Frame(
+    `{"t":"hello","cid":"${cid}","uid":${JSON.stringify(uid)},"resumed":${resumed},"resume":"${resume}",` +
+      `"limits":${limitsJson}}`,
+  )
+}
+
+/** An `ack` with nothing else. */
+export function ackFrame(id: number): Frame {
+  return new Frame(`{"t":"ack","id":${id}}`)
+}
+
+/** The `ack` of a `pub`: the message's sequence number. */
+export function ackSeqFrame(id: number, seq: number): Frame {
+  return new Frame(`{"t":"ack","id":${id},"seq":${seq}}`)
+}
+
+/** An `ack` with a channel position (`sub`, `write`), and `reset` when the subscriber must start over. */
+export function ackPositionFrame(id: number, position: StreamPosition, reset = false): Frame {
+  const tail = reset ? ',"reset":true}' : '}'
+  return new Frame(`{"t":"ack","id":${id},"seq":${position.seq},"epoch":${JSON.stringify(position.epoch)}${tail}`)
+}
+
+/** An `err`, answering request `id` (or none when the frame had no readable id). */
+export function errorFrame(id: number | undefined, code: RealtimeErrorCode, msg: string): Frame {
+  return serverFrame(id === undefined ? { t: 'err', code, msg } : { t: 'err', id, code, msg })
 }

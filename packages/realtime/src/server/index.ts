@@ -1,41 +1,47 @@
 /**
- * `@tanstack/realtime/server`: the runtime-neutral server engine shared by the Node and Workers
- * presets, and the broker interface for sharing channels between server processes.
+ * `@tanstack/realtime/server`: what servers are made of.
+ *
+ * - For users: {@link createRealtimeEngine} (the server the Node preset runs), the options and
+ *   callback types (`Authorize`, `Permissions`, `CollectionSource`), and the user id rule.
+ * - For storage authors: the ports of a channel (`ChannelStore`, `ChannelLog`, `MemberStore`,
+ *   `SubscriberSet`) and the memory implementation, tested by one contract suite.
+ * - For host authors (a runtime other than Node or Workers): the channel core and the session,
+ *   which hold every rule of the protocol, and the config resolver.
  *
  * @module
  */
 
 export type { CollectionChange, CollectionMessage } from '../collections/changes.js'
-export { changesFromOps } from '../collections/changes.js'
-export { intOption } from '../options.js'
-export type { ClientFrame, IncomingFrame, RateLimit, ServerFrame, WireMember } from '../protocol.js'
-export {
-  decodeClientFrame,
-  encodeFrame,
-  encodeMessageFrame,
-  frameTooLarge,
-  MAX_JSON_DEPTH,
-  maxFrameSize,
-  nestedDeeperThan,
-  tooDeep,
-  utf8Length,
-} from '../protocol.js'
-export { TokenBucket } from '../rate-limit.js'
-export { randomId } from '../runtime.js'
-export type { Broker, BrokerListener, MemoryBrokerOptions, ReadResult, TakenOver } from './broker.js'
-export { MemoryBroker } from './broker.js'
-export type { CollectionSource } from './collections.js'
+export type { RateLimit, WireMember } from '../protocol.js'
+export type { ChannelRequest, CoreHost } from './channel/channel-core.js'
+export { ChannelCore } from './channel/channel-core.js'
+export type { CollectionSource } from './channel/collections.js'
+export type { MemberEntry } from './channel/member-list.js'
+export { MemberList } from './channel/member-list.js'
 export type {
-  Authorize,
-  ConnectionSink,
-  EngineConnection,
-  EngineOptions,
-  EngineStats,
-  Permissions,
-  RealtimeEngine,
-} from './engine.js'
+  Appended,
+  ChannelLog,
+  ChannelPorts,
+  ChannelStore,
+  ExpiredMember,
+  LoggedMessage,
+  LogRead,
+  MaybePromise,
+  MemberStore,
+  SubscriberSet,
+} from './channel/ports.js'
+export { newEpoch } from './channel/ports.js'
+export { Subscription } from './channel/subscription.js'
+export type { ChannelOptions, ServerConfig } from './config.js'
+export { DEFAULTS, resolveServerOptions } from './config.js'
+export type { ConnectionSink, EngineConnection, EngineOptions, EngineStats, RealtimeEngine } from './engine.js'
 export { createRealtimeEngine } from './engine.js'
-export { Frame } from './frame.js'
+export { Frame, messageFrame } from './frame.js'
+export type { MemoryChannelStoreOptions } from './memory/memory-channel-store.js'
+export { MemoryChannelStore } from './memory/memory-channel-store.js'
 export type { OriginTarget } from './origin.js'
 export { originAllowed } from './origin.js'
-export { defaultUserId } from './user-id.js'
+export type { Authorize, Authorizer, Permissions } from './session/authorize.js'
+export { cachedAuthorizer, defaultUserId } from './session/authorize.js'
+export type { ResumeCandidate, SessionHost, SessionSink } from './session/session.js'
+export { Session } from './session/session.js'

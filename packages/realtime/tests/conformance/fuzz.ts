@@ -1,6 +1,7 @@
 /**
  * A property-based fuzz of a running server (either preset), with fast-check: arbitrary frames
- * (valid-ish requests, garbage, deep nesting, huge numbers, unicode, binary frames) sent over many
+ * (valid-ish requests with and without `rewind` and idempotency keys, garbage, deep nesting, huge
+ * numbers, unicode, binary frames) sent over many
  * raw sockets. The properties, checked after every batch:
  *
  * - every frame with a readable id (a JSON object with an integer `id` from 1 to 2³¹−1, not a
@@ -139,6 +140,20 @@ const opText = fc
   )
   .map(([type, key, value]) => `{"type":"${type}","key":${key},"value":${value}}`)
 
+/** A `rewind` field: mostly valid, sometimes out of range, of the wrong type, or beside `since`. */
+const rewindText = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 1000 }).map((n) => `,"rewind":${n}`) },
+  { weight: 1, arbitrary: fc.constantFrom('0', '1001', '1.5', '"3"', 'null', '1e999').map((n) => `,"rewind":${n}`) },
+  { weight: 1, arbitrary: fc.constant(',"rewind":2,"since":{"seq":0,"epoch":"e"}') },
+)
+/** An optional idempotency key: few distinct valid ones (so retries happen), and invalid ones. */
+const idemText = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('') },
+  { weight: 3, arbitrary: fc.constantFrom('k1', 'k2', 'k-3', 'K_4').map((key) => `,"idem":${json(key)}`) },
+  { weight: 1, arbitrary: fc.oneof(unicode, fc.constantFrom('', 'x'.repeat(65))).map((key) => `,"idem":${json(key)}`) },
+  { weight: 1, arbitrary: fc.constantFrom('7', 'null', '{}').map((key) => `,"idem":${key}`) },
+)
+
 /** One request-shaped frame: right type, fields right or wrong. */
 const request = fc.oneof(
   fc
@@ -147,16 +162,19 @@ const request = fc.oneof(
       ([id, ch, since]) =>
         `{"t":"sub","id":${id},"ch":${ch}${since ? `,"since":{"seq":${since[0]},"epoch":${json(since[1])}}` : ''}}`,
     ),
+  fc.tuple(idText, channelText, rewindText).map(([id, ch, rewind]) => `{"t":"sub","id":${id},"ch":${ch}${rewind}}`),
   fc
     .tuple(fc.constantFrom('unsub', 'pleave', 'snap'), idText, channelText)
     .map(([t, id, ch]) => `{"t":"${t}","id":${id},"ch":${ch}}`),
-  fc.tuple(idText, channelText, valueText).map(([id, ch, data]) => `{"t":"pub","id":${id},"ch":${ch},"data":${data}}`),
+  fc
+    .tuple(idText, channelText, valueText, idemText)
+    .map(([id, ch, data, idem]) => `{"t":"pub","id":${id},"ch":${ch},"data":${data}${idem}}`),
   fc
     .tuple(fc.constantFrom('pjoin', 'pset'), idText, channelText, objectText)
     .map(([t, id, ch, state]) => `{"t":"${t}","id":${id},"ch":${ch},"${t === 'pjoin' ? 'state' : 'patch'}":${state}}`),
   fc
-    .tuple(idText, channelText, fc.array(opText, { maxLength: 4 }))
-    .map(([id, ch, ops]) => `{"t":"write","id":${id},"ch":${ch},"ops":[${ops.join(',')}]}`),
+    .tuple(idText, channelText, fc.array(opText, { maxLength: 4 }), idemText)
+    .map(([id, ch, ops, idem]) => `{"t":"write","id":${id},"ch":${ch},"ops":[${ops.join(',')}]${idem}}`),
   fc.tuple(unicode, idText, channelText).map(([t, id, ch]) => `{"t":${json(t)},"id":${id},"ch":${ch}}`),
   fc.constantFrom('{"t":"ping"}', '{"t":"ping","id":3}'),
 )

@@ -5,7 +5,7 @@ import type {
   RealtimeTransport,
   StreamPosition,
 } from '@tanstack/realtime'
-import type { Permissions, RateLimit } from '@tanstack/realtime/server'
+import type { CollectionSource, Permissions, RateLimit } from '@tanstack/realtime/server'
 
 /** Server options every preset's harness understands (the token a client sends is its user id). */
 export interface HarnessOptions {
@@ -22,6 +22,13 @@ export interface HarnessOptions {
   rateLimit?: RateLimit | false
   /** Default 0 in the harness, so leaves show at once unless a test sets it. */
   presenceGraceMs?: number
+  /**
+   * The collection served under the channel name `todos`, run in the test process: on Workers the
+   * channel's object reaches it over I/O, as a real source reaches its database. Its identity is the
+   * one each preset documents: what `getAuthToken` returned on Node (here the token), the user id on
+   * Workers (here the token too, by the default user id rule).
+   */
+  collection?: CollectionSource<string>
 }
 
 /** A token, or a function returning one on every (re)connect. */

@@ -27,6 +27,7 @@ import {
   statusBecomes,
   upgradeStatus,
 } from '../support/helpers.js'
+import { collectionCases, todoStore } from './collections.js'
 import type { Harness, HarnessOptions, HarnessServer } from './harness.js'
 import { rewindAndRetriesSuite } from './rewind-and-retries.js'
 
@@ -49,6 +50,128 @@ export function conformanceSuite(harness: Harness): void {
   /** A raw protocol socket for one channel (the real client never sends what these tests send). */
   const raw = (target: HarnessServer, channel: string, token = 'raw', query = 'v=1') =>
     rawSocket(target.socketUrl(channel, `${query}&token=${token}`))
+
+  describe('live collections', () => collectionCases(start))
+
+  describe('requests: order, identity, rewind, idempotency keys', () => {
+    test('answers come in request order, even while a collection load waits on outside I/O', async () => {
+      const store = todoStore([{ id: 'a', title: 'Alpha', done: false }])
+      let loading!: () => void
+      const called = new Promise<void>((resolve) => {
+        loading = resolve
+      })
+      let release!: () => void
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      const load = store.source.load
+      store.source.load = async (channel, identity) => {
+        loading()
+        await released
+        return load(channel, identity)
+      }
+      const server = await start({ collection: store.source })
+      const ch = '["todos",{"teamId":"t1"}]'
+      const socket = await raw(server, ch, 'alice')
+      socket.send({ t: 'snap', id: 1, ch })
+      socket.send({ t: 'pub', id: 2, ch, data: 'after the snapshot' })
+      socket.send({ t: 'ping' })
+      await called
+      await socket.next((frame) => frame.t === 'pong') // the server has read the pub
+      release()
+      await socket.next((frame) => frame.t === 'ack' && frame.id === 2)
+      const answers = socket.frames.filter((frame) => frame.t === 'ack' || frame.t === 'err')
+      expect(answers.map((frame) => frame.id)).toEqual([1, 2])
+      expect(answers[0]).toMatchObject({ rows: [{ id: 'a' }], seq: 0 })
+      socket.ws.close()
+    })
+
+    test('the default user id is the token, and a JWT token shows its subject, never itself', async () => {
+      const server = await start()
+      const plain = await raw(server, '["room"]', 'alice')
+      expect(plain.frames[0]).toMatchObject({ t: 'hello', uid: 'alice' })
+      const jwt = [
+        { alg: 'HS256', typ: 'JWT' },
+        { sub: 'user-42', name: 'Zoë' },
+      ]
+        .map((part) => Buffer.from(JSON.stringify(part)).toString('base64url'))
+        .concat('c2lnbmF0dXJl')
+        .join('.')
+      const signed = await raw(server, '["room"]', jwt)
+      expect(signed.frames[0]).toMatchObject({ t: 'hello', uid: 'user-42' })
+      const client = server.client('bob')
+      await getPresence(client, ['room']).enter({}).ready
+      expect(client.userId).toBe('bob')
+      for (const socket of [plain, signed]) socket.ws.close()
+    })
+
+    test('a subscribe with rewind gets the newest kept messages in order, then the ack, then live ones', async () => {
+      const server = await start({ historySize: 4 })
+      for (let n = 1; n <= 6; n++) await server.publish(['feed'], n)
+      const socket = await raw(server, '["feed"]')
+      const ack = await socket.request({ t: 'sub', id: 1, ch: '["feed"]', rewind: 2 })
+      await server.publish(['feed'], 7)
+      await socket.next((frame) => frame.t === 'msg' && frame.seq === 7)
+      const seen = socket.frames.filter((frame) => frame.t === 'msg' || frame.t === 'ack')
+      expect(seen.map((frame) => (frame.t === 'ack' ? 'ack' : frame.data))).toEqual([5, 6, 'ack', 7])
+      expect(ack).toMatchObject({ t: 'ack', id: 1, seq: 6 })
+      expect(ack.reset).toBeUndefined()
+
+      // More than is kept: what is kept (4 messages); on a channel without messages: only the ack.
+      const more = await raw(server, '["feed"]')
+      expect(await more.request({ t: 'sub', id: 1, ch: '["feed"]', rewind: 100 })).toMatchObject({ seq: 7 })
+      expect(more.frames.filter((frame) => frame.t === 'msg').map((frame) => frame.seq)).toEqual([4, 5, 6, 7])
+      const empty = await raw(server, '["quiet"]')
+      expect(await empty.request({ t: 'sub', id: 1, ch: '["quiet"]', rewind: 10 })).toMatchObject({ seq: 0 })
+      expect(empty.frames.filter((frame) => frame.t === 'msg')).toEqual([])
+      for (const raw of [socket, more, empty]) raw.ws.close()
+    })
+
+    test('a publish retried with the same idempotency key is applied once and acked with the first seq', async () => {
+      const server = await start({ historySize: 3 })
+      const got: unknown[] = []
+      await server.client('watcher').subscribe(['news'], (msg) => got.push(msg)).ready
+      const socket = await raw(server, '["news"]', 'alice')
+      const publish = (id: number, data: unknown, idem?: string) =>
+        socket.request({ t: 'pub', id, ch: '["news"]', data, ...(idem && { idem }) })
+      expect(await publish(1, 'first', 'key-1')).toEqual({ t: 'ack', id: 1, seq: 1 })
+      expect(await publish(2, 'retry', 'key-1')).toEqual({ t: 'ack', id: 2, seq: 1 })
+      // Another connection retrying the same request (a reconnect) is deduplicated too.
+      const other = await raw(server, '["news"]', 'alice')
+      expect(await other.request({ t: 'pub', id: 1, ch: '["news"]', data: 'retry', idem: 'key-1' })).toEqual({
+        t: 'ack',
+        id: 1,
+        seq: 1,
+      })
+      expect(await publish(3, 'second', 'key-2')).toEqual({ t: 'ack', id: 3, seq: 2 })
+      await eventually(() => expect(got).toEqual(['first', 'second']))
+      // The key is forgotten when its message leaves the history (3 messages here): applied again.
+      expect(await publish(4, 'third')).toMatchObject({ seq: 3 })
+      expect(await publish(5, 'fourth')).toMatchObject({ seq: 4 })
+      expect(await publish(6, 'again', 'key-1')).toEqual({ t: 'ack', id: 6, seq: 5 })
+      await eventually(() => expect(got).toEqual(['first', 'second', 'third', 'fourth', 'again']))
+      for (const raw of [socket, other]) raw.ws.close()
+    })
+
+    test('a write retried with the same idempotency key is applied once and acked with the first position', async () => {
+      const store = todoStore()
+      const server = await start({ collection: store.source })
+      const ch = '["todos",{"teamId":"t1"}]'
+      const watcher = await raw(server, ch, 'watcher')
+      await watcher.request({ t: 'sub', id: 1, ch })
+      const socket = await raw(server, ch, 'alice')
+      const ops = [{ type: 'insert', key: 'a', value: { id: 'a', title: 'Once', done: false } }]
+      const first = await socket.request({ t: 'write', id: 1, ch, ops, idem: 'write-1' })
+      expect(first).toMatchObject({ t: 'ack', id: 1, seq: 1, epoch: expect.any(String) })
+      expect(await socket.request({ t: 'write', id: 2, ch, ops, idem: 'write-1' })).toEqual({ ...first, id: 2 })
+      expect(store.stats.identities).toEqual(['alice']) // the write handler ran once
+      // A barrier: a later message arrives after anything the retry could have broadcast.
+      await server.publish(['todos', { teamId: 't1' }], { changes: [] })
+      await watcher.next((frame) => frame.t === 'msg' && frame.seq === 2)
+      expect(watcher.frames.filter((frame) => frame.t === 'msg').map((frame) => frame.seq)).toEqual([1, 2])
+      for (const raw of [socket, watcher]) raw.ws.close()
+    })
+  })
 
   describe('messaging', () => {
     test('two clients exchange messages on a parametrised channel', async () => {

@@ -1,10 +1,12 @@
-import type { ChannelKey } from '../channel.js'
-import type { CollectionChange } from '../collections/changes.js'
-import type { WriteOp } from '../protocol.js'
+import type { ChannelKey } from '../../channel.js'
+import type { CollectionChange } from '../../collections/changes.js'
+import type { WriteOp } from '../../protocol.js'
 
 /**
  * Serves a collection channel: where its rows come from and how client writes are applied.
- * Register sources by channel name in the server's `collections` option.
+ * Register sources by channel name in the server's `collections` option. `I` is the identity each
+ * call receives: on the Node server what `getAuthToken` returned, on Workers the connection's user id
+ * (`CollectionSource<string>`). A write retried with an idempotency key is not applied twice.
  *
  * @example
  * ```ts

@@ -1,0 +1,175 @@
+/**
+ * The contract of a {@link MemberStore}, written once and run against every implementation: the
+ * memory store (in this process) and the Durable Object's socket attachments and grace record (in
+ * real workerd). Driven through {@link MembersUnderTest}: connections by id, frames as text.
+ */
+import type { WireMember } from '@tanstack/realtime'
+import { afterEach, describe, expect, test } from 'vitest'
+
+/** A member store as the contract drives it. Connections are named by the test (`c1`, `c2`...). */
+export interface MembersUnderTest {
+  /** A new connection (a session with a socket) `conn` with connection id `cid` and user `uid`. */
+  connect(conn: string, cid: string, uid: string): Promise<void>
+  list(): Promise<WireMember[]>
+  state(conn: string): Promise<Record<string, unknown> | undefined>
+  join(conn: string, state: Record<string, unknown>): Promise<void>
+  update(conn: string, state: Record<string, unknown>): Promise<void>
+  leave(conn: string): Promise<boolean>
+  release(conn: string, until: number): Promise<void>
+  /** Connection `conn` claims the member with connection id `cid`; its session id becomes `cid`. */
+  claim(cid: string, conn: string, until: number): Promise<boolean>
+  /** The expired members: their ids, and the connection that held each (or null when released). */
+  expire(now: number): Promise<{ expired: { cid: string; owner: string | null }[]; next: number | undefined }>
+  announce(frame: string, except: string | null): Promise<void>
+  /** Frames each connection was sent, by connection. */
+  sent(): Promise<Record<string, string[]>>
+  /** Reads the members again as a new instance would (after an eviction): for stores that persist. */
+  reopen(): Promise<void>
+  dispose(): Promise<void>
+}
+
+export type MembersFactory = () => Promise<MembersUnderTest>
+
+/**
+ * Registers the contract's tests.
+ *
+ * @param persistent - whether the members outlive the instance (then `reopen` must bring them back)
+ */
+export function memberStoreContract(name: string, create: MembersFactory, { persistent }: { persistent: boolean }) {
+  describe(`MemberStore contract: ${name}`, () => {
+    let members: MembersUnderTest | undefined
+    afterEach(async () => {
+      await members?.dispose()
+      members = undefined
+    })
+    /** A store with connections c1 (alice), c2 (bob), c3 (carol). */
+    const open = async () => {
+      members = await create()
+      for (const [conn, uid] of [
+        ['c1', 'alice'],
+        ['c2', 'bob'],
+        ['c3', 'carol'],
+      ] as const) {
+        await members.connect(conn, `id-${conn}`, uid)
+      }
+      return members
+    }
+
+    test('lists members in join order; joining again replaces the state in place', async () => {
+      const members = await open()
+      await members.join('c2', { n: 2 })
+      await members.join('c1', { n: 1 })
+      await members.join('c2', { n: 'two' })
+      expect(await members.list()).toEqual([
+        { cid: 'id-c2', uid: 'bob', state: { n: 'two' } },
+        { cid: 'id-c1', uid: 'alice', state: { n: 1 } },
+      ])
+      expect(await members.state('c2')).toEqual({ n: 'two' })
+      expect(await members.state('c3')).toBeUndefined()
+    })
+
+    test('an update replaces the state and keeps the place; leave removes, once', async () => {
+      const members = await open()
+      await members.join('c1', { a: 1 })
+      await members.join('c2', { b: 1 })
+      await members.update('c1', { a: 2 })
+      expect((await members.list()).map((member) => member.state)).toEqual([{ a: 2 }, { b: 1 }])
+      expect(await members.leave('c1')).toBe(true)
+      expect(await members.leave('c1')).toBe(false)
+      expect(await members.leave('c3')).toBe(false)
+      expect(await members.list()).toEqual([{ cid: 'id-c2', uid: 'bob', state: { b: 1 } }])
+      expect(await members.state('c1')).toBeUndefined()
+    })
+
+    test('announce reaches every held member but the one excepted', async () => {
+      const members = await open()
+      await members.join('c1', {})
+      await members.join('c2', {})
+      await members.announce('{"t":"pres","n":1}', 'c1')
+      await members.announce('{"t":"pres","n":2}', null)
+      const sent = await members.sent()
+      expect(sent.c1 ?? []).toEqual(['{"t":"pres","n":2}'])
+      expect(sent.c2 ?? []).toEqual(['{"t":"pres","n":1}', '{"t":"pres","n":2}'])
+      expect(sent.c3 ?? []).toEqual([])
+    })
+
+    test('a released member stays listed until its deadline, and receives nothing meanwhile', async () => {
+      const members = await open()
+      await members.join('c1', { who: 'alice' })
+      await members.join('c2', { who: 'bob' })
+      await members.release('c1', 1000)
+      await members.release('c2', 2000)
+      expect((await members.list()).map((member) => member.cid)).toEqual(['id-c1', 'id-c2'])
+      expect(await members.state('c1')).toBeUndefined() // nobody holds it
+      await members.announce('{"t":"pres"}', null)
+      expect(Object.values(await members.sent()).flat()).toEqual([])
+      expect(await members.expire(999)).toEqual({ expired: [], next: 1000 })
+      expect(await members.expire(1000)).toEqual({ expired: [{ cid: 'id-c1', owner: null }], next: 2000 })
+      expect(await members.list()).toEqual([{ cid: 'id-c2', uid: 'bob', state: { who: 'bob' } }])
+    })
+
+    test('a released member claimed by a new connection is held by it until the deadline, unless it joins again', async () => {
+      const members = await open()
+      await members.join('c1', { who: 'alice' })
+      await members.join('c2', { who: 'bob' })
+      await members.release('c1', 1000)
+      await members.connect('c6', 'id-other', 'dave')
+      expect(await members.claim('id-gone', 'c6', 5000)).toBe(false)
+      await members.connect('c4', 'id-new', 'alice')
+      expect(await members.claim('id-c1', 'c4', 5000)).toBe(true)
+      expect(await members.state('c4')).toEqual({ who: 'alice' })
+      expect((await members.list()).map((member) => member.cid)).toEqual(['id-c1', 'id-c2'])
+      await members.announce('{"t":"pres"}', 'c2')
+      expect((await members.sent()).c4).toEqual(['{"t":"pres"}'])
+      // Claimed, not joined again: it lapses at the new deadline, and its holder is named.
+      expect(await members.expire(1000)).toEqual({ expired: [], next: 5000 })
+      expect(await members.expire(5000)).toEqual({ expired: [{ cid: 'id-c1', owner: 'c4' }], next: undefined })
+
+      // Joined again: no deadline.
+      await members.join('c3', { who: 'carol' })
+      await members.release('c3', 6000)
+      await members.connect('c5', 'id-newer', 'carol')
+      await members.claim('id-c3', 'c5', 7000)
+      await members.join('c5', { who: 'carol', back: true })
+      expect(await members.expire(10_000)).toEqual({ expired: [], next: undefined })
+      expect(await members.list()).toEqual([
+        { cid: 'id-c2', uid: 'bob', state: { who: 'bob' } },
+        { cid: 'id-c3', uid: 'carol', state: { who: 'carol', back: true } },
+      ])
+    })
+
+    test('a member still held by a connection not noticed dead can be claimed: the old one holds nothing', async () => {
+      const members = await open()
+      await members.join('c1', { who: 'alice' })
+      await members.connect('c4', 'id-new', 'alice')
+      expect(await members.claim('id-c1', 'c4', 5000)).toBe(true)
+      expect(await members.state('c1')).toBeUndefined()
+      expect(await members.state('c4')).toEqual({ who: 'alice' })
+      expect(await members.leave('c1')).toBe(false)
+      expect(await members.leave('c4')).toBe(true)
+      expect(await members.list()).toEqual([])
+    })
+
+    if (persistent) {
+      test('persisted members come back: order, states, holders, released ones, deadlines', async () => {
+        const members = await open()
+        await members.join('c3', { n: 3 })
+        await members.join('c1', { n: 1 })
+        await members.join('c2', { n: 2 })
+        await members.release('c1', 1000)
+        await members.connect('c4', 'id-new', 'carol')
+        await members.claim('id-c3', 'c4', 3000)
+        await members.reopen()
+        expect(await members.list()).toEqual([
+          { cid: 'id-c3', uid: 'carol', state: { n: 3 } },
+          { cid: 'id-c1', uid: 'alice', state: { n: 1 } },
+          { cid: 'id-c2', uid: 'bob', state: { n: 2 } },
+        ])
+        expect(await members.state('c4')).toEqual({ n: 3 })
+        expect(await members.state('c2')).toEqual({ n: 2 })
+        expect(await members.expire(1000)).toEqual({ expired: [{ cid: 'id-c1', owner: null }], next: 3000 })
+        expect(await members.expire(3000)).toEqual({ expired: [{ cid: 'id-c3', owner: 'c4' }], next: undefined })
+      })
+    }
+  })
+}
