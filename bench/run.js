@@ -328,7 +328,7 @@ const WORKLOADS = [
 /**
  * Fan-out across processes: TOPOLOGY_PROCESSES server processes and one redis-server; the publisher
  * on the first process, the subscribers spread over the others, so every delivery crosses Redis.
- * Ours with the Redis broker, Socket.IO with @socket.io/redis-adapter, and ours in one process for
+ * Ours with the Redis store, Socket.IO with @socket.io/redis-adapter, and ours in one process for
  * reference. Reports Redis's CPU and commands beside the servers'.
  * @param {string} id
  * @param {number} subscribers

@@ -1,11 +1,11 @@
 // @ts-check
 /**
  * (a) TanStack Realtime's Node preset, configured for benchmarking (no rate limit, no grace). With
- * REDIS_URL (the scale-out workloads), one of several processes sharing channels through the Redis broker.
+ * REDIS_URL (the scale-out workloads), one of several processes sharing channels through the Redis store.
  */
 import http from 'node:http'
 import { createNodeServer } from '@tanstack/realtime-preset-node'
-import { createRedisBroker } from '@tanstack/realtime-redis'
+import { createRedisStore } from '@tanstack/realtime-redis'
 import { serve } from './harness.js'
 
 /** Everything allowed (one shared answer; the engine caches it per connection and channel). */
@@ -20,7 +20,7 @@ const realtime = createNodeServer({
   presenceGraceMs: 0,
   onError: (error) => console.error('[bench ours]', error),
   ...(process.env.REDIS_URL && {
-    broker: createRedisBroker({
+    store: createRedisStore({
       url: process.env.REDIS_URL,
       onError: (error) => console.error('[bench redis]', error),
     }),

@@ -21,13 +21,13 @@ const types = {
 }
 
 // With REDIS_URL, several processes share the chat through Redis (see examples/scaling).
-const broker = process.env.REDIS_URL
-  ? (await import('@tanstack/realtime-redis')).createRedisBroker({ url: process.env.REDIS_URL })
+const store = process.env.REDIS_URL
+  ? (await import('@tanstack/realtime-redis')).createRedisStore({ url: process.env.REDIS_URL })
   : undefined
 
 const realtime = createNodeServer({
   path: '/_realtime',
-  ...(broker && { broker }),
+  ...(store && { store }),
   // Each tab picks a display name and sends it as its token. A real app would read a session cookie.
   getAuthToken(req) {
     const name = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token')?.trim()

@@ -16,7 +16,7 @@ const chat = fileURLToPath(new URL('../basic/server.js', import.meta.url))
 const redis = process.env.REDIS_URL ? undefined : await startRedisServer()
 const redisUrl = process.env.REDIS_URL ?? /** @type {NonNullable<typeof redis>} */ (redis).url
 
-/** Starts one chat server on a free port with the Redis broker; resolves with its port. */
+/** Starts one chat server on a free port with the Redis store; resolves with its port. */
 function startChat() {
   const child = spawn(process.execPath, [chat], {
     env: { ...process.env, REDIS_URL: redisUrl, PORT: '0', HOST: '127.0.0.1' },

@@ -1,5 +1,5 @@
 /**
- * The broker's link to Redis over node-redis: one command connection (or a Cluster client) and one
+ * The store's link to Redis over node-redis: one command connection (or a Cluster client) and one
  * subscriber connection, scripts by EVALSHA, and a bound on every command. node-redis applies a
  * command's timeout only until the command is written, so a paused server (SIGSTOP) would leave it
  * waiting forever: here every command is raced against a timer and fails with
@@ -24,7 +24,7 @@ export type RedisClient = RedisClientType<any, any, any, any, any>
 export type RedisClusterClient = RedisClusterType<any, any, any, any, any>
 export type { RedisClusterOptions }
 
-/** How the broker reaches Redis: a URL, node-redis Cluster options, or a client of yours. */
+/** How the store reaches Redis: a URL, node-redis Cluster options, or a client of yours. */
 export type RedisSource =
   | { url: string }
   | { cluster: RedisClusterOptions }
@@ -56,6 +56,8 @@ export class RedisConnection {
   #closed = false
   /** SPUBLISH/SSUBSCRIBE on Redis 7+, else PUBLISH/SUBSCRIBE. */
   #sharded = true
+  /** Commands sent and not answered yet: `close()` lets them finish (leaves sent while a server shuts down). */
+  readonly #inFlight = new Set<Promise<unknown>>()
 
   /**
    * @param source - where Redis is
@@ -104,7 +106,7 @@ export class RedisConnection {
 
   /** Connects (once): resolves when commands can be sent, or rejects after the timeout (the next call tries again). */
   start(): Promise<void> {
-    if (this.#closed) return Promise.reject(new RedisUnavailableError('The Redis broker is closed.'))
+    if (this.#closed) return Promise.reject(new RedisUnavailableError('The Redis store is closed.'))
     this.#started ??= this.#connect().catch((error) => {
       this.#started = undefined
       throw error
@@ -165,7 +167,11 @@ export class RedisConnection {
     const sent = this.#cluster
       ? (this.#client as RedisClusterClient).sendCommand(key, false, args, options)
       : (this.#client as RedisClient).sendCommand(args, options)
-    return this.#bounded(sent, args[0] === 'EVALSHA' || args[0] === 'EVAL' ? 'run a script' : String(args[0]))
+    const bounded = this.#bounded(sent, args[0] === 'EVALSHA' || args[0] === 'EVAL' ? 'run a script' : String(args[0]))
+    this.#inFlight.add(bounded)
+    const done = () => this.#inFlight.delete(bounded)
+    bounded.then(done, done)
+    return bounded
   }
 
   /** Subscribes `listener` to a (sharded) pub/sub channel; resolves once Redis confirmed it. */
@@ -184,9 +190,10 @@ export class RedisConnection {
     await this.#bounded(done, 'unsubscribe')
   }
 
-  /** Closes the connections the broker opened (a client of yours stays open; its subscriber is closed). */
+  /** Closes the connections the store opened (a client of yours stays open; its subscriber is closed). */
   async close(): Promise<void> {
     if (this.#closed) return
+    await Promise.allSettled(this.#inFlight)
     this.#closed = true
     const subscriber = this.#subscriber
     const quit = async (client: RedisClient | RedisClusterClient) => {

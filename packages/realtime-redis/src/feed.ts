@@ -13,28 +13,31 @@
  * @module
  */
 import type { StreamPosition } from '@tanstack/realtime'
-import { Frame } from '@tanstack/realtime/server'
+import { Frame, type LogRead } from '@tanstack/realtime/server'
 import type { ChannelKeys } from './keys.js'
-import type { LogRead } from './log.js'
 
-/** What a feed hands its listeners (the engine's channels implement it). */
+/** What a feed hands its channel, in this process. */
 export interface FeedListener {
+  /** A message, in sequence order, delivered once. */
   message(seq: number, frame: Frame): void
+  /** A presence event another process published (this process's own were delivered when announced). */
   presence(frame: Frame, originCid: string): void
   /** The feed lost continuity: every subscriber must catch up from its own position (or reset). */
-  reset?(): void
-  /** Connection `cid`'s membership was taken over by a connection on another process. */
-  claimed?(cid: string): void
+  reset(): void
+  /** Connection `cid`'s membership was taken over by a connection on process `owner` (not this one). */
+  claimed(cid: string, owner: string): void
 }
 
-/** What a feed needs from its broker. */
+/** What a feed needs from its store. */
 export interface FeedHost {
+  /** This process's id: presence events it published itself are not delivered twice. */
+  readonly processId: string
   /** Subscribes the feed's `receive` to its pub/sub channel; resolves once Redis confirmed it. */
   subscribe(feed: Feed): Promise<void>
   /** The position and the kept messages after `after`. */
-  readAfter(keys: ChannelKeys, after: number): Promise<LogRead>
-  /** Connection `cid`'s membership on this channel now belongs to process `owner`. */
-  claimed(feed: Feed, cid: string, owner: string): void
+  read(keys: ChannelKeys, after: number): Promise<LogRead>
+  /** How long a subscriber's catch-up waits for the feed to deliver up to the position it read. */
+  readonly catchUpMs: number
 }
 
 interface Incoming {
@@ -48,7 +51,6 @@ const MAX_HELD = 10_000
 
 /** The pub/sub subscription of one channel in one process. */
 export class Feed {
-  readonly listeners = new Set<FeedListener>()
   /** The pub/sub listener (one function per feed, to unsubscribe exactly it). */
   readonly receive = (payload: string): void => this.#receive(payload)
   /** `live`: delivering; `syncing`: reading the stream (messages are held meanwhile). */
@@ -60,10 +62,13 @@ export class Feed {
   /** Messages were dropped from `#held`: read the stream again after the current read. */
   #overflow = false
   #ready: Promise<void> | undefined
+  /** Catch-ups waiting for the feed to deliver up to a position. */
+  #waiting: Array<{ position: StreamPosition; done: () => void }> = []
 
   constructor(
     readonly keys: ChannelKeys,
     readonly host: FeedHost,
+    readonly listener: FeedListener,
   ) {}
 
   /** The position of the last message delivered (for heartbeats and tests). */
@@ -86,7 +91,7 @@ export class Feed {
    * unavailable; the next call tries again.
    */
   ready(): Promise<void> {
-    if (this.#state === 'live') return Promise.resolve()
+    if (this.#state === 'live' || this.#state === 'closed') return Promise.resolve()
     if (!this.#ready) {
       const attempt = this.#start()
       this.#ready = attempt
@@ -124,11 +129,47 @@ export class Feed {
     if (this.#state === 'live') this.#sync().catch(() => {})
   }
 
-  /** Stops delivering; the broker unsubscribes. */
+  /**
+   * Resolves once the feed delivered every message up to `position` (read from Redis by a
+   * subscriber's catch-up), so the subscriber, holding what arrives until its ack, gets each message
+   * once: the ones up to the position are dropped when it goes live, later ones come after. Resolves
+   * anyway after `catchUpMs` (a stalled feed then means a message may reach it twice; clients drop
+   * repeats by sequence number).
+   */
+  reached(position: StreamPosition): Promise<void> {
+    if (this.#reached(position)) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, this.host.catchUpMs)
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.#waiting.push({ position, done })
+    })
+  }
+
+  #reached(position: StreamPosition): boolean {
+    return (
+      this.#state === 'closed' ||
+      (this.#state === 'live' && (position.epoch !== this.#epoch || position.seq <= this.#last))
+    )
+  }
+
+  #wake(): void {
+    if (this.#waiting.length === 0) return
+    const waiting = this.#waiting
+    this.#waiting = []
+    for (const waiter of waiting) {
+      if (this.#reached(waiter.position)) waiter.done()
+      else this.#waiting.push(waiter)
+    }
+  }
+
+  /** Stops delivering; the store unsubscribes. */
   close(): void {
     this.#state = 'closed'
     this.#held = []
-    this.listeners.clear()
+    this.#wake()
   }
 
   #receive(payload: string): void {
@@ -147,14 +188,17 @@ export class Feed {
         return
       }
       case 'p': {
-        const frame = new Frame(payload.slice(space + 1))
-        const origin = payload.slice(1, space)
-        for (const listener of this.listeners) listener.presence(frame, origin)
+        // This process delivered its own events when it announced them.
+        if (payload.slice(1, space) === this.host.processId) return
+        const second = payload.indexOf(' ', space + 1)
+        this.listener.presence(new Frame(payload.slice(second + 1)), payload.slice(space + 1, second))
         return
       }
-      case 'c':
-        this.host.claimed(this, payload.slice(1, space), payload.slice(space + 1))
+      case 'c': {
+        const owner = payload.slice(space + 1)
+        if (owner !== this.host.processId) this.listener.claimed(payload.slice(1, space), owner)
         return
+      }
     }
   }
 
@@ -197,7 +241,7 @@ export class Feed {
     let read: LogRead
     try {
       // A first read needs the position alone.
-      read = await this.host.readAfter(this.keys, first ? Number.MAX_SAFE_INTEGER : this.#last)
+      read = await this.host.read(this.keys, first ? Number.MAX_SAFE_INTEGER : this.#last)
     } catch (error) {
       if (this.#state === 'syncing') this.#state = first ? 'new' : 'live'
       // Stay behind: `#last` did not move, so the next message or heartbeat retries.
@@ -226,6 +270,7 @@ export class Feed {
       if (this.#state === 'live') this.#accept(message)
       else this.#hold(message)
     }
+    this.#wake()
     if (this.#overflow && this.#state === 'live') {
       this.#overflow = false
       await this.#sync()
@@ -233,10 +278,12 @@ export class Feed {
   }
 
   #deliver(seq: number, frame: Frame): void {
-    for (const listener of this.listeners) listener.message(seq, frame)
+    this.listener.message(seq, frame)
+    if (this.#waiting.length > 0) this.#wake()
   }
 
   #resetListeners(): void {
-    for (const listener of this.listeners) listener.reset?.()
+    this.listener.reset()
+    this.#wake()
   }
 }

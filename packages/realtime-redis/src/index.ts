@@ -1,13 +1,12 @@
 /**
- * `@tanstack/realtime-redis`: a Redis broker for the Node server, so several processes share
- * channels, history, presence and resume (`createRedisBroker`).
+ * `@tanstack/realtime-redis`: a channel store in Redis for the Node server, so several processes
+ * share channels, history, presence and resume (`createRedisStore`).
  *
  * @module
  */
-export type { CreateRedisBrokerOptions, RedisBrokerOptions } from './broker.js'
-export { createRedisBroker, RedisBroker } from './broker.js'
 export type { RedisClient, RedisClusterClient, RedisClusterOptions, RedisSource } from './connection.js'
 export { RedisUnavailableError } from './errors.js'
 export type { ChannelKeys } from './keys.js'
 export { channelKeys } from './keys.js'
-export type { Appended, LoggedMessage, LogRead } from './log.js'
+export type { CreateRedisStoreOptions, RedisStoreOptions } from './store.js'
+export { createRedisStore, RedisChannelStore } from './store.js'

@@ -6,31 +6,18 @@
  * @module
  */
 import type { StreamPosition } from '@tanstack/realtime'
-import { encodeMessageFrame, Frame, randomId } from '@tanstack/realtime/server'
+import { type LogRead, messageFrame, newEpoch } from '@tanstack/realtime/server'
 import type { RedisConnection } from './connection.js'
 import type { ChannelKeys } from './keys.js'
 import { APPEND, READ } from './scripts.js'
 
-/** One kept message with its `msg` frame. */
-export interface LoggedMessage {
-  readonly seq: number
-  readonly frame: Frame
-}
-
-/** The position and some kept messages, read atomically. */
-export interface LogRead {
-  position: StreamPosition
-  /** Oldest first. */
-  messages: LoggedMessage[]
-}
-
 /** What {@link RedisLog.append} returns. */
-export interface Appended extends StreamPosition {
+export interface AppendResult extends StreamPosition {
   /** True when the idempotency key named a kept message: nothing was appended, `seq` is that message's. */
   duplicate: boolean
 }
 
-/** Settings of the log (see `createRedisBroker`). */
+/** Settings of the log (see `createRedisStore`). */
 export interface LogSettings {
   historySize: number
   historyTtlMs: number
@@ -49,59 +36,47 @@ export class RedisLog {
    * Appends a message (its data as JSON) and publishes it to every process subscribed to the
    * channel, in one round trip. With an idempotency key a kept message carries, appends nothing.
    */
-  async append(keys: ChannelKeys, dataJson: string, idem = ''): Promise<Appended> {
+  async append(keys: ChannelKeys, dataJson: string, idem = ''): Promise<AppendResult> {
     const { historySize, historyTtlMs } = this.settings
     const [seq, epoch, duplicate] = await this.redis.eval(
       APPEND,
       [keys.meta, keys.stream, keys.idem],
-      [keys.chJson, dataJson, idem, historySize, historyTtlMs, randomId(12), this.redis.publishCommand, keys.pubsub],
+      [keys.chJson, dataJson, idem, historySize, historyTtlMs, newEpoch(), this.redis.publishCommand, keys.pubsub],
     )
     return { seq: Number(seq), epoch: String(epoch), duplicate: duplicate === 1 }
   }
 
-  /** The position and the kept messages after sequence number `after` (all of them: at most `historySize`). */
-  after(keys: ChannelKeys, after: number): Promise<LogRead> {
-    return this.#read(keys, 'after', after)
+  /**
+   * The position and the kept messages after sequence number `after` (at most the `limit` newest),
+   * oldest first, read atomically.
+   */
+  read(keys: ChannelKeys, after: number, limit?: number): Promise<LogRead> {
+    return this.#read(keys, 'after', after, limit)
   }
 
-  /** The position and the `count` newest kept messages. */
-  last(keys: ChannelKeys, count: number): Promise<LogRead> {
-    return this.#read(keys, 'last', count)
-  }
-
-  /** The position and, when a kept message carries idempotency key `idem`, that message. */
-  find(keys: ChannelKeys, idem: string): Promise<LogRead> {
-    return this.#read(keys, 'find', idem)
+  /** The position of the kept message carrying idempotency key `idem`, if any. */
+  async find(keys: ChannelKeys, idem: string): Promise<StreamPosition | undefined> {
+    const { position, messages } = await this.#read(keys, 'find', idem)
+    const found = messages[0]
+    return found && { seq: found.seq, epoch: position.epoch }
   }
 
   /** The position alone (a channel without one starts an epoch here). */
-  position(keys: ChannelKeys): Promise<LogRead> {
-    return this.#read(keys, 'none', 0)
+  async position(keys: ChannelKeys): Promise<StreamPosition> {
+    return (await this.#read(keys, 'none', 0)).position
   }
 
-  /**
-   * What a subscriber resuming after `since` gets: the messages it missed, or `reset` when the
-   * history no longer covers them (another epoch, or trimmed past it).
-   */
-  async since(keys: ChannelKeys, since: StreamPosition): Promise<LogRead & { reset: boolean }> {
-    const read = await this.after(keys, since.seq)
-    const { seq, epoch } = read.position
-    const first = read.messages[0]?.seq
-    const covered = since.epoch === epoch && since.seq <= seq && (since.seq === seq || first === since.seq + 1)
-    return covered ? { ...read, reset: false } : { position: read.position, messages: [], reset: true }
-  }
-
-  async #read(keys: ChannelKeys, mode: string, arg: number | string): Promise<LogRead> {
+  async #read(keys: ChannelKeys, mode: string, arg: number | string, limit = 0): Promise<LogRead> {
     const [seq, epoch, entries] = (await this.redis.eval(
       READ,
       [keys.meta, keys.stream, keys.idem],
-      [mode, arg, randomId(12), this.settings.historyTtlMs],
+      [mode, arg, newEpoch(), this.settings.historyTtlMs, Number.isFinite(limit) ? limit : 0],
     )) as [number, string, Entry[]]
     const messages = entries.map(([id, fields]) => {
       const seq = Number.parseInt(id, 10)
-      return { seq, frame: new Frame(encodeMessageFrame(keys.chJson, seq, dataOf(fields))) }
+      return { seq, frame: messageFrame(keys.chJson, seq, dataOf(fields)) }
     })
-    if (mode === 'last') messages.reverse()
+    if (limit > 0 && Number.isFinite(limit)) messages.reverse()
     return { position: { seq: Number(seq), epoch: String(epoch) }, messages }
   }
 }

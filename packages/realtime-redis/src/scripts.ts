@@ -1,12 +1,13 @@
 /**
- * The Lua scripts the broker runs in Redis, one round trip each. Modelled on Centrifugo's Redis
+ * The Lua scripts the store runs in Redis, one round trip each. Modelled on Centrifugo's Redis
  * engine: a publish increments the channel's sequence number, appends to its capped, expiring
  * stream and publishes the ready-made frame, atomically. Presence scripts read the clock with
  * `TIME` (Redis' clock, not the processes'), so expiry does not depend on clock skew between hosts.
  *
  * Pub/sub payloads (one per event, on the channel's pub/sub channel):
  * - `m<seq> <epoch> <msg frame>`: a message;
- * - `p<cid> <pres frame>`: a presence event caused by connection `cid`;
+ * - `p<process> <cid> <pres frame>`: a presence event caused by connection `cid`, published by a process
+ *   (which delivered it to its own members already) or by a script (`-`: a member whose process died);
  * - `c<cid> <process>`: connection `cid`'s membership was taken over by a connection on `process`.
  *
  * @module
@@ -70,9 +71,9 @@ return {seq, epoch, 0}
 
 /**
  * Reads the position and kept messages. KEYS: meta, stream, idem. ARGV: mode (`after`: the messages
- * after seq ARGV[2]; `last`: the ARGV[2] newest; `find`: the message with idempotency key ARGV[2];
- * `none`), ARGV[2], a new epoch (started when the channel has none), ttlMs.
- * Returns `{ seq, epoch, entries }`, entries as XRANGE returns them (oldest first except `last`).
+ * after seq ARGV[2], at most the ARGV[5] newest when it is not 0; `find`: the message with
+ * idempotency key ARGV[2]; `none`), ARGV[2], a new epoch (started when the channel has none), ttlMs,
+ * limit. Returns `{ seq, epoch, entries }`, entries as XRANGE returns them (newest first with a limit).
  */
 export const READ = script(`
 local meta, stream, idems = KEYS[1], KEYS[2], KEYS[3]
@@ -88,9 +89,10 @@ local entries = {}
 local mode = ARGV[1]
 if mode == 'after' then
   local after = tonumber(ARGV[2])
-  if after < seq then entries = redis.call('XRANGE', stream, after + 1, '+') end
-elseif mode == 'last' then
-  entries = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', ARGV[2])
+  if after < seq then
+    if ARGV[5] == '0' then entries = redis.call('XRANGE', stream, after + 1, '+')
+    else entries = redis.call('XREVRANGE', stream, '+', after + 1, 'COUNT', ARGV[5]) end
+  end
 elseif mode == 'find' then
   local kept = redis.call('HGET', idems, ARGV[2])
   if kept then entries = redis.call('XRANGE', stream, kept, kept) end
@@ -108,14 +110,12 @@ local members, deadlines = KEYS[1], KEYS[2]
 local publish, pubsub, chJson, ttl, owner = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-local function announce(cid, frame)
-  redis.call(publish, pubsub, 'p' .. cid .. ' ' .. frame)
-end
 local function sweep()
   local expired = redis.call('ZRANGEBYSCORE', deadlines, '-inf', now)
   for _, cid in ipairs(expired) do
     redis.call('HDEL', members, cid)
-    announce(cid, '{"t":"pres","ch":' .. chJson .. ',"ev":"leave","cid":' .. cjson.encode(cid) .. '}')
+    local leave = '{"t":"pres","ch":' .. chJson .. ',"ev":"leave","cid":' .. cjson.encode(cid) .. '}'
+    redis.call(publish, pubsub, 'p- ' .. cid .. ' ' .. leave)
   end
   if #expired > 0 then redis.call('ZREMRANGEBYSCORE', deadlines, '-inf', now) end
 end
@@ -126,8 +126,8 @@ end
 `
 
 /**
- * Adds or replaces a member (its join order kept) and announces it. ARGV[6..8]: cid, member JSON,
- * join frame. Returns every member as HGETALL does.
+ * Adds or replaces a member owned by this process (its join order kept). ARGV[6..7]: cid, member
+ * JSON. Returns every member as HGETALL does. (The process announces the join itself.)
  */
 export const JOIN = script(`${PRESENCE}
 local cid = ARGV[6]
@@ -137,11 +137,16 @@ local order = old and string.match(old, '^(%d+)') or redis.call('HINCRBY', membe
 redis.call('HSET', members, cid, order .. ' ' .. owner .. ' ' .. ARGV[7])
 redis.call('ZADD', deadlines, now + ttl, cid)
 keep()
-announce(cid, ARGV[8])
 return redis.call('HGETALL', members)
 `)
 
-/** Replaces the state of a member this process owns and announces the patch. ARGV[6..8]: cid, member JSON, update frame. Returns 1, or 0 when not ours. */
+/** Every member (expired ones removed first), as HGETALL returns them. */
+export const LIST = script(`${PRESENCE}
+sweep()
+return redis.call('HGETALL', members)
+`)
+
+/** Replaces the state of a member this process owns. ARGV[6..7]: cid, member JSON. Returns 1, or 0 when not ours. */
 export const UPDATE = script(`${PRESENCE}
 local cid = ARGV[6]
 local old = redis.call('HGET', members, cid)
@@ -149,18 +154,16 @@ if not old then return 0 end
 local order, holder = string.match(old, '^(%d+) (%S+)')
 if holder ~= owner then return 0 end
 redis.call('HSET', members, cid, order .. ' ' .. owner .. ' ' .. ARGV[7])
-announce(cid, ARGV[8])
 return 1
 `)
 
-/** Removes a member this process owns and announces it. ARGV[6..7]: cid, leave frame. Returns 1, or 0 when not ours. */
+/** Removes a member this process owns. ARGV[6]: cid. Returns 1, or 0 when not ours. */
 export const LEAVE = script(`${PRESENCE}
 local cid = ARGV[6]
 local old = redis.call('HGET', members, cid)
 if not old or string.match(old, '^%d+ (%S+)') ~= owner then return 0 end
 redis.call('HDEL', members, cid)
 redis.call('ZREM', deadlines, cid)
-announce(cid, ARGV[7])
 return 1
 `)
 

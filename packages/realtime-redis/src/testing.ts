@@ -99,9 +99,9 @@ async function cli(port: number, args: string[]): Promise<string> {
  * @example
  * ```ts
  * const redis = await startRedisServer()
- * const broker = createRedisBroker({ url: redis.url })
+ * const store = createRedisStore({ url: redis.url })
  * // ...
- * await broker.close()
+ * await store.close()
  * await redis.close()
  * ```
  */
@@ -208,7 +208,7 @@ export interface RedisCluster {
  * @example
  * ```ts
  * const cluster = await startRedisCluster()
- * const broker = createRedisBroker({ cluster: { rootNodes: cluster.urls.map((url) => ({ url })) } })
+ * const store = createRedisStore({ cluster: { rootNodes: cluster.urls.map((url) => ({ url })) } })
  * ```
  */
 export async function startRedisCluster(options: { masters?: number; command?: string } = {}): Promise<RedisCluster> {

@@ -31,7 +31,7 @@ const HEARTBEAT_MS = 500
 const LEAVE_BOUND_MS = PRESENCE_TTL_MS + HEARTBEAT_MS
 const TIMEOUT_MS = LONG ? 600_000 : 60_000
 
-const broker = {
+const store = {
   presenceTtlMs: PRESENCE_TTL_MS,
   heartbeatMs: HEARTBEAT_MS,
   commandTimeoutMs: 500,
@@ -39,7 +39,7 @@ const broker = {
 }
 
 /** The servers' options: the default presence grace period (a resumed connection has it to re-join). */
-const server = { presenceGraceMs: 5000, broker }
+const server = { presenceGraceMs: 5000, store }
 
 let redis: RedisServer
 let processes: ServerProcess[] = []

@@ -1,4 +1,5 @@
-import { channelKeys, createRedisBroker } from '@tanstack/realtime-redis'
+import { type Session, Subscription } from '@tanstack/realtime/server'
+import { channelKeys, createRedisStore } from '@tanstack/realtime-redis'
 import { type RedisCluster, startRedisCluster, startRedisServer } from '@tanstack/realtime-redis/testing'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { conformanceSuite } from '../../realtime/tests/conformance/suite.js'
@@ -47,13 +48,14 @@ test("a channel's keys share one slot; channels spread over the masters; fan-out
     for (const key of [stream, idem, members, deadlines, lock, pubsub]) expect(await slotOf(key)).toBe(slot)
   }
   await Promise.all(cluster.nodes.map((node) => node.cli(['FLUSHALL'])))
-  const broker = createRedisBroker({ cluster: { rootNodes: cluster.urls.map((url) => ({ url })) } })
-  const listener = { message: () => {}, presence: () => {} }
+  const store = createRedisStore({ cluster: { rootNodes: cluster.urls.map((url) => ({ url })) } })
+  const session = { id: 'c1', send: () => {} } as unknown as Session
   try {
     for (const ch of channels) {
-      broker.subscribe(ch, listener)
-      await broker.read(ch)
-      await broker.publish(ch, '1')
+      const ports = store.open(ch)
+      ports.subscribers.add(new Subscription(session, ch))
+      await ports.log.position()
+      await ports.log.append('1')
     }
     for (const node of cluster.nodes) {
       expect(Number(await node.cli(['DBSIZE']))).toBeGreaterThan(0)
@@ -61,20 +63,20 @@ test("a channel's keys share one slot; channels spread over the masters; fan-out
       expect(await node.cli(['PUBSUB', 'CHANNELS'])).toBe('')
     }
   } finally {
-    await broker.close()
+    await store.close()
   }
 })
 
-test('docs/scaling.md: a broker on your own client, and one on a Redis Cluster', async () => {
+test('docs/scaling.md: a store on your own client, and one on a Redis Cluster', async () => {
   const redis = await startRedisServer()
   process.env.REDIS_URL = redis.url
   process.env.REDIS_CLUSTER_NODES = cluster.urls.join(',')
-  const { broker, client, clustered } = await import('./docs/scaling-clients.js')
+  const { store, client, clustered } = await import('./docs/scaling-clients.js')
   try {
-    expect((await broker.publish('["doc"]', '1')).seq).toBe(1)
-    expect((await clustered.publish('["doc"]', '1')).seq).toBe(1)
+    expect((await store.open('["doc"]').log.append('1')).seq).toBe(1)
+    expect((await clustered.open('["doc"]').log.append('1')).seq).toBe(1)
     expect(clustered.cluster).toBe(true)
-    await broker.close()
+    await store.close()
     expect(client.isOpen).toBe(true) // yours: left open
   } finally {
     await clustered.close()

@@ -84,3 +84,26 @@ test('a client cut off from a live process resumes on another within the grace p
   await eventually(() => expect(bobPresence.getSnapshot().others[0]?.state).toEqual({ name: 'Alice again' }))
   expect(seenByBob.every((others) => others.length === 1 && others[0] === aliceId)).toBe(true)
 })
+
+test('a process shutting down: its clients move to the others and keep their presence, nobody sees a leave', async () => {
+  await Promise.all(processes.map((process) => process.start({ url: redis.url }, { presenceGraceMs: 5000 })))
+  proxy = await startProxy(processes.map((process) => process.port))
+  const alice = makeClient({ url: proxy.url }, 'alice')
+  const alicePresence = getPresence(alice, ['room'])
+  await alicePresence.enter({ name: 'Alice' }).ready
+  expect(await first().connections()).toBe(1)
+  const bob = makeClient(third(), 'bob')
+  const bobPresence = getPresence(bob, ['room'])
+  await bobPresence.enter({ name: 'Bob' }).ready
+  const aliceId = alice.connectionId
+  const seenByBob: Array<Array<string | undefined>> = []
+  bobPresence.subscribe(() => seenByBob.push(bobPresence.getSnapshot().others.map((m) => m.connectionId)))
+
+  await first().stop() // realtime.close(): sockets closed with 1001, the store closed
+  await eventually(async () => expect(await second().connections()).toBe(1))
+  await eventually(() => expect(alicePresence.getSnapshot().status).toBe('joined'))
+  expect(alice.connectionId).toBe(aliceId)
+  alicePresence.update({ name: 'Alice moved' })
+  await eventually(() => expect(bobPresence.getSnapshot().others[0]?.state).toEqual({ name: 'Alice moved' }))
+  expect(seenByBob.every((others) => others.length === 1 && others[0] === aliceId)).toBe(true)
+})

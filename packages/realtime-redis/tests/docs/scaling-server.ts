@@ -3,11 +3,11 @@
 // server.ts (every process)
 import { createServer } from 'node:http'
 import { createNodeServer } from '@tanstack/realtime-preset-node'
-import { createRedisBroker } from '@tanstack/realtime-redis'
+import { createRedisStore } from '@tanstack/realtime-redis'
 
 const realtime = createNodeServer({
   getAuthToken: (req) => getUserIdFromRequest(req),
-  broker: createRedisBroker({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }),
+  store: createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }),
 })
 
 const httpServer = createServer()

@@ -1,15 +1,15 @@
 /**
  * Real Node server processes sharing one Redis, for the multi-process tests: each runs
- * server-process.js (`createNodeServer` + `createRedisBroker`) and is driven over IPC. The harness
+ * server-process.js (`createNodeServer` + `createRedisStore`) and is driven over IPC. The harness
  * spreads clients across them (round robin), so the conformance suite's clients, publishers and
  * observers sit on different processes.
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { once } from 'node:events'
 import type { ChannelKey, StreamPosition } from '@tanstack/realtime'
-import { createRealtimeClient, errorFromCode } from '@tanstack/realtime'
+import { createRealtimeClient, errorFromCode, RealtimeError } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
-import type { RedisBrokerOptions } from '@tanstack/realtime-redis'
+import type { RedisStoreOptions } from '@tanstack/realtime-redis'
 import type { Harness, HarnessOptions, HarnessServer } from '../../../realtime/tests/conformance/harness.js'
 import { closeClients, makeClient } from '../../../realtime-preset-node/tests/helpers.js'
 
@@ -23,11 +23,12 @@ interface Callbacks {
   authorize?: HarnessOptions['authorize']
   identify?: HarnessOptions['identify']
   onError?: HarnessOptions['onError']
+  collection?: HarnessOptions['collection']
 }
 
-/** Options of one server start: the harness options (callbacks run here), the broker's settings. */
+/** Options of one server start: the harness options (callbacks run here), the Redis store's settings. */
 export interface ProcessServerOptions extends HarnessOptions {
-  broker?: RedisBrokerOptions
+  store?: RedisStoreOptions
   /** Serve a `todos` collection whose writes all processes apply to one shared list in Redis (`test:applied`). */
   sharedTodos?: boolean
 }
@@ -73,12 +74,18 @@ export class ServerProcess {
 
   /** Starts a server (on `port`, or a free one), its callbacks answered here. */
   async start(redis: RedisTarget, options: ProcessServerOptions, port = 0): Promise<void> {
-    const { authorize, identify, onError, ...rest } = options
-    this.#callbacks = { authorize, identify, onError }
+    const { authorize, identify, onError, collection, ...rest } = options
+    this.#callbacks = { authorize, identify, onError, collection }
     const reply = await this.request({
       t: 'start',
       port,
-      options: { ...rest, redis, authorize: authorize !== undefined, identify: identify !== undefined },
+      options: {
+        ...rest,
+        redis,
+        authorize: authorize !== undefined,
+        identify: identify !== undefined,
+        ...(collection && { collection: { write: collection.write !== undefined } }),
+      },
     })
     this.port = reply.port
   }
@@ -129,17 +136,25 @@ export class ServerProcess {
     }
   }
 
-  /** Runs a callback for the server process and answers it; a throw is reported here (the server does not report it again). */
+  /**
+   * Runs a callback for the server process and answers it. A throw is reported here (the server
+   * does not report it again), but a collection's RealtimeError, which the server answers with its
+   * code without reporting it.
+   */
   async #call(id: number, method: string, args: any[]) {
-    const { authorize, identify, onError } = this.#callbacks
+    const { authorize, identify, onError, collection } = this.#callbacks
     try {
       let value: unknown
       if (method === 'authorize') value = await authorize?.(args[0], args[1])
       else if (method === 'identify') value = identify?.(args[0])
+      else if (method === 'load') value = await collection?.load(args[0], args[1])
+      else if (method === 'write') value = await collection?.write?.(args[0], args[1])
       this.child.send({ t: 'result', id, value: value ?? null })
     } catch (error) {
-      onError?.(error)
-      this.child.send({ t: 'result', id, error: String((error as Error)?.message ?? error) })
+      const typed = error instanceof RealtimeError && (method === 'load' || method === 'write')
+      if (!typed) onError?.(error)
+      const { message, code } = error as RealtimeError
+      this.child.send({ t: 'result', id, error: String(message ?? error), ...(typed && { code }) })
     }
   }
 }
@@ -175,7 +190,7 @@ export function processesHarness(
   name: string,
   processes: () => ServerProcess[],
   redis: () => HarnessRedis,
-  broker: RedisBrokerOptions = {},
+  store: RedisStoreOptions = {},
 ): Harness {
   return {
     name,
@@ -183,7 +198,7 @@ export function processesHarness(
     async start(options = {}) {
       const all = processes()
       await redis().flush()
-      await Promise.all(all.map((process) => process.start(redis().target, { ...options, broker })))
+      await Promise.all(all.map((process) => process.start(redis().target, { ...options, store })))
       let turn = 0
       const next = () => all[turn++ % all.length] as ServerProcess
       const first = all[0] as ServerProcess
@@ -209,7 +224,7 @@ export function processesHarness(
         },
         restart: async () => {
           await redis().restart()
-          await Promise.all(all.map((process) => process.start(redis().target, { ...options, broker }, process.port)))
+          await Promise.all(all.map((process) => process.start(redis().target, { ...options, store }, process.port)))
         },
       }
       return server

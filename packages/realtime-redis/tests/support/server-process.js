@@ -1,21 +1,22 @@
 // @ts-check
 /**
- * One Node server process of the multi-process tests: `createNodeServer` with a Redis broker on a real
+ * One Node server process of the multi-process tests: `createNodeServer` with a Redis store on a real
  * HTTP server on 127.0.0.1, driven by its parent over IPC (see processes.ts). Callbacks the tests
  * write (`authorize`, the identity of a token) run in the parent: this process asks it over IPC.
  */
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { createClient } from '@redis/client'
+import { errorFromCode } from '@tanstack/realtime'
 import { createNodeServer } from '@tanstack/realtime-preset-node'
-import { createRedisBroker } from '@tanstack/realtime-redis'
+import { createRedisStore } from '@tanstack/realtime-redis'
 
 /** An error raised by a callback in the parent: the parent reported it already. */
 class RemoteError extends Error {
   remote = true
 }
 
-/** @type {{ http: import('node:http').Server, realtime: import('@tanstack/realtime-preset-node').NodeRealtime<string>, broker: import('@tanstack/realtime-redis').RedisBroker } | undefined} */
+/** @type {{ http: import('node:http').Server, realtime: import('@tanstack/realtime-preset-node').NodeRealtime<string>, store: import('@tanstack/realtime-redis').RedisChannelStore } | undefined} */
 let current
 /** @type {Map<number, { resolve: (value: any) => void, reject: (error: Error) => void }>} */
 const calls = new Map()
@@ -50,20 +51,29 @@ function tokenOf(req) {
  * @param {number} port
  */
 async function start(options, port) {
-  const { redis, broker: brokerOptions = {}, identify, authorize, historySize, sharedTodos, ...serverOptions } = options
-  const broker = createRedisBroker({
-    // The engine's historySize applies to its default broker: here it is the Redis broker's.
+  const {
+    redis,
+    store: storeOptions = {},
+    identify,
+    authorize,
+    historySize,
+    sharedTodos,
+    collection,
+    ...serverOptions
+  } = options
+  const store = createRedisStore({
+    // The engine's historySize applies to its default store: here it is the Redis store's.
     ...(historySize !== undefined && { historySize }),
     ...(redis.cluster
       ? { cluster: { rootNodes: redis.cluster.map((/** @type {string} */ url) => ({ url })) } }
       : { url: redis.url }),
-    ...brokerOptions,
+    ...storeOptions,
     onError: () => {}, // outages are what the chaos tests make; requests report them
   })
   const realtime = createNodeServer({
     presenceGraceMs: 0,
     ...serverOptions,
-    broker,
+    store,
     getAuthToken: identify ? (req) => callParent('identify', [tokenOf(req)]) : tokenOf,
     ...(authorize && {
       authorize: (/** @type {string} */ userId, /** @type {unknown} */ channel) =>
@@ -73,12 +83,24 @@ async function start(options, port) {
       if (!error?.remote) send({ t: 'error', message: String(error?.stack ?? error) })
     },
     ...(sharedTodos && { collections: { todos: await sharedTodoStore(redis.url) } }),
+    // The test's collection, in the parent (as a real source reaches its database over I/O).
+    ...(collection && {
+      collections: {
+        todos: {
+          load: (/** @type {unknown} */ channel, /** @type {unknown} */ identity) =>
+            callParent('load', [channel, identity]),
+          ...(collection.write && {
+            write: (/** @type {unknown} */ ops, /** @type {unknown} */ context) => callParent('write', [ops, context]),
+          }),
+        },
+      },
+    }),
   })
   const http = createServer((_req, res) => res.writeHead(200).end('ok'))
   http.on('upgrade', (req, socket, head) => realtime.server.handleUpgrade(req, socket, head))
   http.listen(port, '127.0.0.1')
   await once(http, 'listening')
-  current = { http, realtime, broker }
+  current = { http, realtime, store }
   const address = http.address()
   return { port: typeof address === 'object' && address ? address.port : 0 }
 }
@@ -132,7 +154,7 @@ async function handle(message) {
     case 'subscriberCount':
       return { count: current?.realtime.engine.subscriberCount(message.channel) ?? 0 }
     case 'stats':
-      return { stats: current?.realtime.engine.stats(), channels: current?.broker.channels ?? 0 }
+      return { stats: current?.realtime.engine.stats(), channels: current?.store.feeds ?? 0 }
     default:
       throw new Error(`unknown request ${message.t}`)
   }
@@ -142,7 +164,9 @@ process.on('message', (/** @type {any} */ message) => {
   if (message.t === 'result') {
     const call = calls.get(message.id)
     calls.delete(message.id)
-    if (message.error !== undefined) call?.reject(new RemoteError(message.error))
+    // A collection's RealtimeError keeps its code; anything else was reported by the parent.
+    if (message.code !== undefined) call?.reject(errorFromCode(message.code, message.error))
+    else if (message.error !== undefined) call?.reject(new RemoteError(message.error))
     else call?.resolve(message.value)
     return
   }

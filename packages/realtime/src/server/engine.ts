@@ -1,6 +1,6 @@
 import type { ChannelKey } from '../channel.js'
 import { serializeChannelKey } from '../channel.js'
-import { CloseCodes } from '../errors.js'
+import { CloseCodes, RealtimeError } from '../errors.js'
 import { intOption } from '../options.js'
 import type { IncomingFrame, ServerLimits, StreamPosition } from '../protocol.js'
 import { clearTimer, setTimer, type TimerHandle } from '../runtime.js'
@@ -119,14 +119,26 @@ class Engine<I> implements RealtimeEngine<I>, SessionHost<I>, CoreHost {
   connect(identity: I, sink: ConnectionSink, options: { resume?: string | null } = {}): EngineConnection {
     const session = new Session<I>(this, sink, this.#getUserId(identity), identity)
     const previous = options.resume ? this.#resumable.get(options.resume) : undefined
-    const resumed = session.takeOver(
-      previous && {
-        cid: previous.id,
-        uid: previous.userId,
-        channels: previous.presence ?? [],
-        session: previous.open ? previous : undefined,
-      },
-    )
+    const resume = this.#store.resume
+    const resumed =
+      !previous && options.resume && resume
+        ? // A store shared by several processes may know a connection another process held. When
+          // it cannot tell (its database is away), the client connects as a new connection.
+          resume
+            .call(this.#store, options.resume, session.userId)
+            .catch((error) => {
+              if (!(error instanceof RealtimeError)) this.core.config.onError(error)
+              return undefined
+            })
+            .then((found) => session.takeOver(found))
+        : session.takeOver(
+            previous && {
+              cid: previous.id,
+              uid: previous.userId,
+              channels: previous.presence ?? [],
+              session: previous.open ? previous : undefined,
+            },
+          )
     const start = (taken: boolean) => {
       if (taken && previous) this.#forget(previous)
       this.#sessions.set(session.id, session)

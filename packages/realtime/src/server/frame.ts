@@ -1,5 +1,11 @@
 import type { RealtimeErrorCode } from '../errors.js'
-import { encodeFrame, encodeMessageFrame, type ServerFrame, type StreamPosition } from '../protocol.js'
+import {
+  encodeFrame,
+  encodeMessageFrame,
+  encodeResyncFrame,
+  type ServerFrame,
+  type StreamPosition,
+} from '../protocol.js'
 
 /**
  * An outgoing frame. A broadcast frame is built once and the same object handed to every
@@ -26,6 +32,18 @@ export function serverFrame(frame: ServerFrame): Frame {
  */
 export function messageFrame(chJson: string, seq: number, dataJson: string): Frame {
   return new Frame(encodeMessageFrame(chJson, seq, dataJson))
+}
+
+/** Past any sequence number: the `seq` of a resync hint. */
+const RESYNC_SEQ = Number.MAX_SAFE_INTEGER
+
+/**
+ * A resync hint for channel `chJson` (`JSON.stringify(channel)`): a `msg` past any position, so its
+ * subscriber subscribes again from its own position and gets a replay or a reset. For stores that
+ * lose a channel's continuity while it has subscribers (see `encodeResyncFrame`).
+ */
+export function resyncFrame(chJson: string): Frame {
+  return new Frame(encodeResyncFrame(chJson, RESYNC_SEQ))
 }
 
 /** The `hello` that opens a connection, built by hand around the limits' cached JSON (connecting is a hot path). */

@@ -28,6 +28,7 @@ export type {
   LogRead,
   MaybePromise,
   MemberStore,
+  StoredSession,
   SubscriberSet,
 } from './channel/ports.js'
 export { newEpoch } from './channel/ports.js'
@@ -36,7 +37,7 @@ export type { ChannelOptions, ServerConfig } from './config.js'
 export { DEFAULTS, resolveServerOptions } from './config.js'
 export type { ConnectionSink, EngineConnection, EngineOptions, EngineStats, RealtimeEngine } from './engine.js'
 export { createRealtimeEngine } from './engine.js'
-export { Frame, messageFrame } from './frame.js'
+export { Frame, messageFrame, resyncFrame } from './frame.js'
 export type { MemoryChannelStoreOptions } from './memory/memory-channel-store.js'
 export { MemoryChannelStore } from './memory/memory-channel-store.js'
 export type { OriginTarget } from './origin.js'

@@ -300,20 +300,25 @@ export class ChannelCore<I = unknown> {
     if (!source || !key) return
     const write = source.write
     if (!write) return session.error(id, 'forbidden', `The collection "${key[0]}" is read-only.`)
+    const apply = async () => {
+      const done = idem === undefined ? undefined : await this.host.open(ch).log.find(idem)
+      if (done) return session.answer(id, ackPositionFrame(id, done))
+      const changes =
+        (await write.call(source, ops, { channel: key, identity: session.identity })) ?? changesFromOps(ops)
+      const dataJson = JSON.stringify({ changes })
+      const max = this.config.limits.maxMessageBytes
+      if (exceedsBytes(dataJson, max)) {
+        throw new TooLargeError(`The resulting changes are larger than ${max} bytes.`)
+      }
+      // The channel is looked up again: its state may have expired while the handler ran.
+      session.answer(id, ackPositionFrame(id, await this.#append(this.host.open(ch), dataJson, idem)))
+    }
     return this.#allowed(session, id, ch, 'publish', () =>
       this.#serialized(ch, async () => {
         try {
-          const done = idem === undefined ? undefined : await this.host.open(ch).log.find(idem)
-          if (done) return session.answer(id, ackPositionFrame(id, done))
-          const changes =
-            (await write.call(source, ops, { channel: key, identity: session.identity })) ?? changesFromOps(ops)
-          const dataJson = JSON.stringify({ changes })
-          const max = this.config.limits.maxMessageBytes
-          if (exceedsBytes(dataJson, max)) {
-            throw new TooLargeError(`The resulting changes are larger than ${max} bytes.`)
-          }
-          // The channel is looked up again: its state may have expired while the handler ran.
-          session.answer(id, ackPositionFrame(id, await this.#append(this.host.open(ch), dataJson, idem)))
+          // A store shared by several processes orders the channel's writes across them too.
+          const ports = this.host.open(ch)
+          await (ports.exclusive ? ports.exclusive(apply) : apply())
         } catch (error) {
           this.#rejected(session, id, error, 'The server failed to apply the write.')
         }

@@ -32,6 +32,21 @@ export class MemberList implements MemberStore {
     return entry?.owner === session ? entry : undefined
   }
 
+  /** The entry of connection id `cid`, held or released. */
+  entry(cid: string): MemberEntry | undefined {
+    return this.#members.get(cid)
+  }
+
+  /** Every entry, in join order. */
+  entries(): IterableIterator<MemberEntry> {
+    return this.#members.values()
+  }
+
+  /** Forgets entry `cid` without announcing anything (a store whose member moved elsewhere). */
+  delete(cid: string): boolean {
+    return this.#members.delete(cid)
+  }
+
   /** Adds an entry at the end, as it comes (a store restoring its members adds them in join order). */
   restore(entry: MemberEntry): void {
     this.#members.set(entry.cid, entry)

@@ -114,6 +114,19 @@ export interface ChannelPorts {
   readonly log: ChannelLog
   readonly members: MemberStore
   readonly subscribers: SubscriberSet
+  /**
+   * Optional, for stores shared by several processes: runs `task` while no other process runs one
+   * for this channel, so collection writes are applied and broadcast in one order everywhere.
+   */
+  exclusive?<T>(task: () => Promise<T>): Promise<T>
+}
+
+/** A connection found by a store shared by several processes: another process may have held it. */
+export interface StoredSession {
+  cid: string
+  uid: string
+  /** Channels it is present in (their ports are open in this store). */
+  channels: string[]
 }
 
 /**
@@ -130,6 +143,12 @@ export interface ChannelStore {
   activeCount(): number
   /** Sessions of this process subscribed to channel `ch`. */
   subscriberCount(ch: string): number
+  /**
+   * Optional, for stores shared by several processes: the connection that held resume secret
+   * `token`, for a reconnecting client of user `uid` (on any process), so it resumes here. Undefined
+   * when there is none (expired, unknown, or another user's).
+   */
+  resume?(token: string, uid: string): Promise<StoredSession | undefined>
   /** Stops timers and drops every channel. */
   close(): MaybePromise<void>
 }

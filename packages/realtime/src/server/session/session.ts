@@ -1,5 +1,5 @@
 import { type Deferred, deferred } from '../../deferred.js'
-import { CloseCodes, type RealtimeErrorCode } from '../../errors.js'
+import { CloseCodes, RealtimeError, type RealtimeErrorCode } from '../../errors.js'
 import { decodeClientFrame, type IncomingFrame } from '../../protocol.js'
 import { TokenBucket } from '../../rate-limit.js'
 import { randomId } from '../../runtime.js'
@@ -331,10 +331,17 @@ export class Session<I = unknown> {
     if (this.#request === id && this.open) this.#crashed(id, new Error(`The server did not answer a "${t}".`))
   }
 
+  /**
+   * A request failed: a `RealtimeError` (such as a shared store's retryable `timeout` when its
+   * database does not answer) is answered with its own code; anything else is reported and answered
+   * with `internal`.
+   */
   #crashed(id: number | undefined, error: unknown) {
-    this.host.core.config.onError(error)
+    const typed = error instanceof RealtimeError
+    if (!typed) this.host.core.config.onError(error)
     if (id !== undefined && this.#request === id) {
-      this.error(id, 'internal', 'The server failed to handle this request.')
+      if (typed) this.error(id, error.code, error.message)
+      else this.error(id, 'internal', 'The server failed to handle this request.')
     }
   }
 }
