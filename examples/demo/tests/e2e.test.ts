@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { rawSocket } from '../../../packages/realtime/tests/support/helpers.js'
 import { launchChromium } from '../../support/browser.js'
 import { type Demo, startExample } from '../../support/start-example.js'
 
@@ -100,22 +99,7 @@ test('two people chat, see each other’s cursors, and share todos that survive 
   await context.close()
 })
 
-/** Whether the demo's server sends kept messages for `sub` with `rewind` (the server side of rewind). */
-async function serverRewinds(): Promise<boolean> {
-  const ch = JSON.stringify(['chat', { roomId: 'rewind-probe' }])
-  const url = `${demo.origin.replace('http', 'ws')}/_realtime?v=1&token=probe`
-  const socket = await rawSocket(url)
-  try {
-    await socket.request({ t: 'pub', id: 1, ch, data: 'kept' })
-    await socket.request({ t: 'sub', id: 2, ch, rewind: 1 })
-    return socket.frames.some((frame) => frame.t === 'msg') // read before the sub's ack, if at all
-  } finally {
-    socket.ws.close()
-  }
-}
-
-test('a newly opened tab shows the chat’s recent messages', async (context) => {
-  context.skip(!(await serverRewinds()), 'waits for the server side of rewind: enable after the server merge')
+test('a newly opened tab shows the chat’s recent messages', async () => {
   const browserContext = await browser.newContext()
   const first = await browserContext.newPage()
   await first.goto(demo.origin)

@@ -2,7 +2,7 @@ import { getPresence } from '@tanstack/realtime'
 import { createWorkerdHandler } from '@tanstack/realtime-preset-workerd'
 import { afterEach, expect, test } from 'vitest'
 import { eventually, rawSocket, upgradeStatus } from '../../realtime/tests/support/helpers.js'
-import { type HarnessServer, workerdHarness } from './support/workerd.js'
+import { type HarnessServer, httpRequest, workerdHarness } from './support/workerd.js'
 
 let server: HarnessServer | undefined
 afterEach(async () => {
@@ -22,9 +22,8 @@ test('only <path>/<canonical encoded key> upgrades are served', async () => {
   // One channel has one string form: a non-canonical key is refused, not routed to another object.
   expect(await upgradeStatus(`${server.url}/_realtime/${key('["x",{"b":1,"a":2}]')}?token=alice`)).toBe(400)
   expect(await upgradeStatus(`${server.url}/_realtime/${key('chat')}?token=alice`)).toBe(400)
-  const plain = await fetch(`${http}/_realtime/${key('["chat"]')}?token=alice`)
+  const plain = await httpRequest(`${http}/_realtime/${key('["chat"]')}?token=alice`)
   expect(plain.status).toBe(426)
-  await plain.body?.cancel()
 })
 
 test('identity headers sent by a client are replaced by the Worker', async () => {
@@ -79,8 +78,8 @@ test("a POST to a channel's object publishes, answers typed errors, and refuses 
   server = await workerdHarness.start({ maxMessageBytes: 100 })
   const post = async (name: string, path: string, body: string) => {
     const query = new URLSearchParams({ name, path })
-    const response = await fetch(`http://127.0.0.1:${server?.port}/__post?${query}`, { method: 'POST', body })
-    return { status: response.status, body: (await response.json()) as any }
+    const response = await httpRequest(`http://127.0.0.1:${server?.port}/__post?${query}`, { method: 'POST', body })
+    return { status: response.status, body: response.json() }
   }
   const got: unknown[] = []
   await server.client('alice').subscribe(['a'], (msg) => got.push(msg)).ready

@@ -17,7 +17,7 @@ import { afterEach, expect, test } from 'vitest'
 import { experimental_readRawConfig, unstable_getMiniflareWorkerOptions } from 'wrangler'
 import { WebSocket } from 'ws'
 import { eventually, upgradeStatus } from '../../realtime/tests/support/helpers.js'
-import { bundleWorker, startWorkerd } from './support/workerd.js'
+import { bundleWorker, httpRequest, startWorkerd } from './support/workerd.js'
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const read = (path: string) => readFileSync(here(path), 'utf8')
@@ -127,7 +127,7 @@ test("the seed's Worker, wrangler.toml and POST publish run as pasted", async ()
   const got: unknown[] = []
   await alice.subscribe(todos, (message) => got.push(message)).ready
 
-  const response = await fetch(`${worker.http}/__seed-publish`, {
+  const response = await httpRequest(`${worker.http}/__seed-publish`, {
     method: 'POST',
     body: JSON.stringify({ channel: serializeChannelKey(todos), data: { type: 'created', todo: { id: '1' } } }),
   })
@@ -154,14 +154,14 @@ test('the example Worker serves clients and publishes from its API route', async
   const got: unknown[] = []
   await alice.subscribe(['announcements'], (message) => got.push(message)).ready
   const announce = (authorization: string) =>
-    fetch(`${worker.http}/api/announce`, {
+    httpRequest(`${worker.http}/api/announce`, {
       method: 'POST',
       headers: { Authorization: authorization },
       body: JSON.stringify({ text: 'maintenance at noon' }),
     })
   expect((await announce('Bearer wrong')).status).toBe(401)
   const accepted = await announce('Bearer s3cret')
-  expect(await accepted.json()).toMatchObject({ seq: 1 })
+  expect(accepted.json()).toMatchObject({ seq: 1 })
   await eventually(() => expect(got).toEqual([{ text: 'maintenance at noon' }]))
   await expect(alice.publish(['announcements'], 'x')).rejects.toThrow(ForbiddenError)
   await expect(alice.publish(['chat', { roomId: '1' }], 'hi')).resolves.toEqual({ seq: 1 })

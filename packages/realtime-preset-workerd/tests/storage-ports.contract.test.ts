@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll } from 'vitest'
 import { channelLogContract } from '../../realtime/tests/server/contracts/channel-log.contract.js'
 import { memberStoreContract } from '../../realtime/tests/server/contracts/member-store.contract.js'
-import { bundleWorker, startWorkerd } from './support/workerd.js'
+import { bundleWorker, httpRequest, startWorkerd } from './support/workerd.js'
 
 // The ports' contracts against the Durable Object's: the log over storage, the members over socket
 // attachments and the grace record, in real workerd (tests/fixtures/ports-worker.ts).
@@ -20,11 +20,11 @@ let objects = 0
 function probe() {
   const name = `probe-${++objects}`
   return async (op: string, ...args: unknown[]): Promise<any> => {
-    const response = await fetch(`http://127.0.0.1:${worker?.port}/${name}`, {
+    const response = await httpRequest(`http://127.0.0.1:${worker?.port}/${name}`, {
       method: 'POST',
       body: JSON.stringify({ op, args }),
     })
-    const body = (await response.json()) as { result?: unknown; error?: string }
+    const body = response.json() as { result?: unknown; error?: string }
     if (body.error) throw new Error(body.error)
     // JSON has no undefined: the probe answers null for it.
     return body.result ?? undefined

@@ -3,7 +3,9 @@
  * this preset: `workerdTransport` clients (npm `ws`) against `createWorkerdHandler` and the
  * `RealtimeChannel` Durable Objects of tests/fixtures/test-worker.ts.
  */
+
 import { execFile } from 'node:child_process'
+import { request as httpRequestRaw } from 'node:http'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import {
@@ -148,15 +150,18 @@ export const workerdHarness: Harness = {
       },
       socketUrl: (channel, query) => `${url}/_realtime/${encodeURIComponent(channel)}?${query}`,
       async publish(channel, data) {
-        const response = await fetch(`${http}/__publish`, { method: 'POST', body: JSON.stringify({ channel, data }) })
-        const body = (await response.json()) as any
-        if (!response.ok) throw errorFromCode(body.error.code, body.error.message)
+        const response = await httpRequest(`${http}/__publish`, {
+          method: 'POST',
+          body: JSON.stringify({ channel, data }),
+        })
+        const body = response.json()
+        if (response.status !== 200) throw errorFromCode(body.error.code, body.error.message)
         return body
       },
       async subscriberCount(channel) {
         const ch = encodeURIComponent(serializeChannelKey(channel))
-        const response = await fetch(`${http}/__stats?channel=${ch}`)
-        return ((await response.json()) as { subscribers: number }).subscribers
+        const response = await httpRequest(`${http}/__stats?channel=${ch}`)
+        return (response.json() as { subscribers: number }).subscribers
       },
       async stop() {
         await current.mf.dispose()
@@ -170,8 +175,41 @@ export const workerdHarness: Harness = {
 
 /** The in-memory instance of a channel's object: it changes when the object was evicted. */
 export async function channelInstance(server: { port: number }, channel: string): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${server.port}/__instance?channel=${encodeURIComponent(channel)}`)
-  return response.text()
+  const response = await httpRequest(
+    `http://127.0.0.1:${server.port}/__instance?channel=${encodeURIComponent(channel)}`,
+  )
+  return response.text
 }
 
 export type { HarnessServer }
+
+/** The answer of {@link httpRequest}. */
+export interface HttpAnswer {
+  status: number
+  text: string
+  json(): any
+}
+
+/**
+ * An HTTP request to workerd on a connection of its own. `fetch` keeps connections alive, and workerd
+ * may close an idle one just as `fetch` reuses it (a flaky ECONNRESET); one connection per request
+ * cannot be reused after it was closed.
+ */
+export function httpRequest(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequestRaw(url, { method: init.method ?? 'GET', headers: init.headers, agent: false }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        text += chunk
+      })
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text, json: () => JSON.parse(text) }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(init.body)
+  })
+}

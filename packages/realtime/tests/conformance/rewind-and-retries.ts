@@ -2,57 +2,18 @@
  * Rewind and idempotent retries, as a client sees them, on every preset: recent history on
  * subscribe (exactly once across reconnects), and publishes whose answer was lost with the
  * connection sent again and applied once.
- *
- * Tests that need the server side of a feature (`sub` with `rewind`, `pub` with `idem`) probe the
- * server first and are skipped, with a note, by a server that does not implement it yet.
+
  */
 import { ConnectionLostError, collectionSnapshot } from '@tanstack/realtime'
-import { describe, expect, type TestContext, test } from 'vitest'
-import { eventually, rawSocket, startProxy } from '../support/helpers.js'
+import { describe, expect, test } from 'vitest'
+import { eventually, startProxy } from '../support/helpers.js'
 import type { HarnessOptions, HarnessServer } from './harness.js'
-
-let probes = 0
-
-/** Whether the server answers `sub` with `rewind` by sending kept messages before its ack. */
-async function serverRewinds(server: HarnessServer): Promise<boolean> {
-  const ch = JSON.stringify([`probe-rewind-${++probes}`])
-  await server.publish(JSON.parse(ch), 'kept')
-  const socket = await rawSocket(server.socketUrl(ch, 'v=1&token=probe'))
-  try {
-    await socket.request({ t: 'sub', id: 1, ch, rewind: 1 })
-    return socket.frames.some((frame) => frame.t === 'msg') // read before the ack, if at all
-  } finally {
-    socket.ws.close()
-  }
-}
-
-/** Whether the server applies a repeated `pub` idempotency key once, answering with the first seq. */
-async function serverIdempotent(server: HarnessServer): Promise<boolean> {
-  const ch = JSON.stringify([`probe-idem-${++probes}`])
-  const socket = await rawSocket(server.socketUrl(ch, 'v=1&token=probe'))
-  try {
-    const first = await socket.request({ t: 'pub', id: 1, ch, data: 1, idem: 'probe-key' })
-    const again = await socket.request({ t: 'pub', id: 2, ch, data: 1, idem: 'probe-key' })
-    return first.t === 'ack' && again.t === 'ack' && first.seq === again.seq
-  } finally {
-    socket.ws.close()
-  }
-}
-
-const SERVER_REWIND = 'waits for the server side of rewind (sub with rewind): enable after the server merge'
-const SERVER_IDEM = 'waits for the server side of idempotent publish (pub with idem): enable after the server merge'
 
 /** Part of `conformanceSuite`: `start` starts the preset's server, which the suite stops after each test. */
 export function rewindAndRetriesSuite(start: (options?: HarnessOptions) => Promise<HarnessServer>): void {
-  /** Skips the test (with a note) when the server lacks the feature. */
-  const requires = async (context: TestContext, supported: Promise<boolean>, note: string) => {
-    context.skip(!(await supported), note)
-  }
-
   describe('rewind', () => {
-    test('a subscriber asking for rewind gets the most recent kept messages in order, then live ones', async (context) => {
+    test('a subscriber asking for rewind gets the most recent kept messages in order, then live ones', async () => {
       const server = await start()
-      await requires(context, serverRewinds(server), SERVER_REWIND)
       for (let n = 1; n <= 30; n++) await server.publish(['room'], n)
       const client = server.client('alice')
       const got: number[] = []
@@ -70,9 +31,8 @@ export function rewindAndRetriesSuite(start: (options?: HarnessOptions) => Promi
       await eventually(() => expect(got).toEqual([...recent, 31]))
     })
 
-    test('rewind is exactly once across reconnects: the resubscribe resumes from the position', async (context) => {
+    test('rewind is exactly once across reconnects: the resubscribe resumes from the position', async () => {
       const server = await start()
-      await requires(context, serverRewinds(server), SERVER_REWIND)
       const proxy = await startProxy(server.port)
       for (let n = 1; n <= 10; n++) await server.publish(['room'], n)
       const client = server.client('alice', { url: proxy.url })
@@ -111,9 +71,8 @@ export function rewindAndRetriesSuite(start: (options?: HarnessOptions) => Promi
   })
 
   describe('idempotent retries', () => {
-    test('a publish whose answer was lost with the connection is sent again and applied once', async (context) => {
+    test('a publish whose answer was lost with the connection is sent again and applied once', async () => {
       const server = await start()
-      await requires(context, serverIdempotent(server), SERVER_IDEM)
       const proxy = await startProxy(server.port)
       const client = server.client('alice', { url: proxy.url })
       const observer = server.client('bob')
@@ -131,9 +90,8 @@ export function rewindAndRetriesSuite(start: (options?: HarnessOptions) => Promi
       await proxy.close()
     })
 
-    test('publishes in flight during repeated network cuts arrive exactly once, in order, and all resolve', async (context) => {
+    test('publishes in flight during repeated network cuts arrive exactly once, in order, and all resolve', async () => {
       const server = await start()
-      await requires(context, serverIdempotent(server), SERVER_IDEM)
       const proxy = await startProxy(server.port, { batchMs: 5 })
       const client = server.client('alice', { url: proxy.url, requestTimeoutMs: 10_000 })
       const observer = server.client('bob')
