@@ -4,6 +4,7 @@
  * real workerd). Driven through {@link MembersUnderTest}: connections by id, frames as text.
  */
 import type { WireMember } from '@tanstack/realtime'
+import { Frame, type MemberStore, type Session } from '@tanstack/realtime/server'
 import { afterEach, describe, expect, test } from 'vitest'
 
 /** A member store as the contract drives it. Connections are named by the test (`c1`, `c2`...). */
@@ -172,4 +173,54 @@ export function memberStoreContract(name: string, create: MembersFactory, { pers
       })
     }
   })
+}
+
+/**
+ * The contract's connections over a store's {@link MemberStore}: each connection is a session that
+ * records the frames it is sent. `reopen` and `dispose` are the store's own.
+ */
+export function driveMembers(
+  members: MemberStore,
+  { reopen, dispose }: Pick<MembersUnderTest, 'reopen' | 'dispose'>,
+): MembersUnderTest {
+  const sessions = new Map<string, Session>()
+  const names = new Map<Session, string>()
+  const sent: Record<string, string[]> = {}
+  const session = (conn: string) => sessions.get(conn) as Session
+  return {
+    async connect(conn, cid, uid) {
+      sent[conn] = []
+      const made = {
+        id: cid,
+        userId: uid,
+        resumeToken: `token-${conn}`,
+        open: true,
+        send: (frame: Frame) => sent[conn]?.push(frame.text),
+      }
+      sessions.set(conn, made as unknown as Session)
+      names.set(made as unknown as Session, conn)
+    },
+    list: async () => members.list(),
+    state: async (conn) => members.state(session(conn)),
+    join: async (conn, state) => members.join(session(conn), state),
+    update: async (conn, state) => members.update(session(conn), state),
+    leave: async (conn) => members.leave(session(conn)),
+    release: async (conn, until) => members.release(session(conn), until),
+    async claim(cid, conn, until) {
+      // As a takeover does: the claiming session takes the connection id first.
+      session(conn).id = cid
+      return members.claim(cid, session(conn), until)
+    },
+    async expire(now) {
+      const { expired, next } = await members.expire(now)
+      return {
+        expired: expired.map(({ cid, owner }) => ({ cid, owner: owner ? (names.get(owner) ?? '?') : null })),
+        next,
+      }
+    },
+    announce: async (text, except) => members.announce(new Frame(text), except === null ? undefined : session(except)),
+    sent: async () => sent,
+    reopen,
+    dispose,
+  }
 }
