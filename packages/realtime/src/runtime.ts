@@ -34,10 +34,13 @@ interface RuntimeGlobals {
 
 const runtime = globalThis as unknown as RuntimeGlobals
 
+/** The WHATWG URL class every target runtime has (the core compiles without DOM or Node types). */
+export const Url = runtime.URL
+
 /** Parses a URL; undefined when `url` is not one. */
 export function parseUrl(url: string): UrlLike | undefined {
   try {
-    return new runtime.URL(url)
+    return new Url(url)
   } catch {
     return undefined
   }

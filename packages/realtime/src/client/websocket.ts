@@ -1,4 +1,5 @@
 import { InvalidOptionsError } from '../errors.js'
+import { Url, type UrlLike } from '../runtime.js'
 import type { TransportHandlers, TransportSocket } from './transport.js'
 
 /** The subset of the WebSocket API transports use (browsers, Workers, Node 22+ and npm `ws` have it). */
@@ -34,16 +35,6 @@ export interface WebSocketTransportOptions {
 }
 
 const OPEN = 1
-
-/** The WHATWG URL class every target runtime has (the core compiles without DOM or Node types). */
-interface UrlLike {
-  protocol: string
-  pathname: string
-  search: string
-  readonly searchParams: { set(name: string, value: string): void }
-  toString(): string
-}
-const Url = (globalThis as unknown as { URL: new (url: string, base?: string) => UrlLike }).URL
 
 /**
  * A transport's endpoint as a `ws:`/`wss:` URL string without query: the origin from `url` (http(s)
