@@ -1,6 +1,6 @@
 'use client'
-import { type ChannelKey, type MessageOf, parseChannelKey, serializeChannelKey } from '@tanstack/realtime'
-import { useCallback } from 'react'
+import { type ChannelKey, type PublishOf, serializeChannelKey } from '@tanstack/realtime'
+import { useCallback, useRef } from 'react'
 import { useClient } from './context.js'
 
 /**
@@ -16,8 +16,13 @@ import { useClient } from './context.js'
  */
 export function usePublish<K extends ChannelKey<any, any>>(
   channel: K,
-): (data: MessageOf<K>, options?: { timeoutMs?: number }) => Promise<{ seq: number }> {
+): (data: PublishOf<K>, options?: { timeoutMs?: number }) => Promise<{ seq: number }> {
   const client = useClient('usePublish')
   const ch = serializeChannelKey(channel)
-  return useCallback((data, options) => client.publish(parseChannelKey(ch), data, options), [client, ch])
+  // The key as given (a definition's key carries its schemas, checked before sending); a new array
+  // for the same channel does not change the function.
+  const latest = useRef(channel)
+  latest.current = channel
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new function only when the channel changes
+  return useCallback((data, options) => client.publish(latest.current, data, options), [client, ch])
 }

@@ -1,7 +1,7 @@
 import { type IncomingMessage, STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
-import { type ChannelKey, InvalidOptionsError, PROTOCOL_VERSION, type StreamPosition } from '@tanstack/realtime'
+import { InvalidOptionsError, PROTOCOL_VERSION } from '@tanstack/realtime'
 import {
   type Authorize,
   createRealtimeEngine,
@@ -57,10 +57,29 @@ export interface RealtimeNodeServer {
 export interface NodeRealtime<T> {
   server: RealtimeNodeServer
   /**
-   * Server-side publish: reaches every subscriber of the channel, no authorization check.
+   * Server-side publish: reaches every subscriber of the channel, no authorization check (and no
+   * schema or hook: the server is trusted).
    * @throws {InvalidChannelKeyError} {@link TooLargeError}
    */
-  publish(channel: ChannelKey, data: unknown): Promise<StreamPosition>
+  publish: RealtimeEngine<T>['publish']
+  /**
+   * Who is present in a channel, in join order, as its clients see them: for an API route or a page
+   * rendered on the server.
+   * @example
+   * ```ts
+   * const online = await getPresence(['chat', { roomId: '42' }]) // [{ connectionId, userId, state }]
+   * ```
+   */
+  getPresence: RealtimeEngine<T>['getPresence']
+  /**
+   * The newest messages a channel keeps, oldest first (at most `limit`; the server keeps
+   * `historySize` per channel): to render recent messages on the server.
+   * @example
+   * ```ts
+   * const recent = await getHistory(['chat', { roomId: '42' }], { limit: 20 }) // [{ seq, data }]
+   * ```
+   */
+  getHistory: RealtimeEngine<T>['getHistory']
   /** Closes every connection with 1001 (clients reconnect) and stops timers. */
   close(): Promise<void>
   /** The underlying engine (subscriber counts, stats). */
@@ -235,6 +254,8 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
       stats: () => engine.stats(),
     },
     publish: (channel, data) => engine.publish(channel, data),
+    getPresence: (channel) => engine.getPresence(channel),
+    getHistory: (channel, options) => engine.getHistory(channel, options),
     async close() {
       closing = true
       clearInterval(heartbeat)

@@ -1,3 +1,5 @@
+import type { SchemaIssue } from './schema.js'
+
 /**
  * Machine-readable error codes shared by the client, the server engine and the wire protocol.
  * A server answers a failed request with one of these codes; the client turns it back into the
@@ -83,6 +85,29 @@ export class InvalidError extends RequestError {
   override name = 'InvalidError'
   constructor(message = 'Invalid request.') {
     super('invalid', message)
+  }
+}
+
+/**
+ * A payload (a message, a presence state) or a channel's params did not match the channel's schema.
+ * `issues` says where and what, as the schema reported it. Raised by the server (answered with code
+ * `invalid`) and by the client before sending. Not retryable: fix the payload.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.publish(room, { text })
+ * } catch (error) {
+ *   if (error instanceof ValidationError) showProblems(error.issues) // [{ path: ['text'], message: 'Too long' }]
+ * }
+ * ```
+ */
+export class ValidationError extends InvalidError {
+  override name = 'ValidationError'
+  readonly issues: readonly SchemaIssue[]
+  constructor(message: string, issues: readonly SchemaIssue[]) {
+    super(message)
+    this.issues = issues
   }
 }
 
@@ -196,8 +221,10 @@ export function isErrorCode(code: unknown): code is RealtimeErrorCode {
  *
  * @param code - an error code received from the server (unknown codes become {@link ServerError})
  * @param message - the server's message, used when given
+ * @param issues - the schema issues of an `invalid` answer: a {@link ValidationError} then
  */
-export function errorFromCode(code: string, message?: string): RealtimeError {
+export function errorFromCode(code: string, message?: string, issues?: readonly SchemaIssue[]): RealtimeError {
+  if (code === 'invalid' && issues) return new ValidationError(message ?? 'Invalid payload.', issues)
   const ErrorClass = isErrorCode(code) ? byCode[code] : ServerError
   return new ErrorClass(message)
 }

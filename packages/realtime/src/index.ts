@@ -9,10 +9,17 @@ export type {
   AnyChannelDefinition,
   ChannelDefinition,
   ChannelKey,
+  ChannelSchemas,
   MessageOf,
   PresenceChannelDefinition,
+  PresenceSchemas,
   PresenceState,
   PresenceStateOf,
+  PublishOf,
+  SchemaMessage,
+  SchemaParams,
+  SchemaPublish,
+  SchemaState,
 } from './channel.js'
 export {
   defineChannel,
@@ -60,4 +67,5 @@ export { sharedCollection } from './collections/shared-collection.js'
 export * from './errors.js'
 export type { RateLimit, ServerLimits, StreamPosition, WireMember, WriteOp } from './protocol.js'
 export { MAX_JSON_DEPTH, MAX_REWIND, PROTOCOL_VERSION, REFUSAL_PARAM } from './protocol.js'
+export type { SchemaIssue, StandardSchemaV1 } from './schema.js'
 export type { Observable } from './store.js'

@@ -9,6 +9,7 @@
  */
 import type { RealtimeErrorCode } from './errors.js'
 import { isErrorCode } from './errors.js'
+import type { SchemaIssue } from './schema.js'
 
 /** The protocol version this package speaks. */
 export const PROTOCOL_VERSION = 1
@@ -151,7 +152,8 @@ export type ServerFrame =
       members?: WireMember[]
       rows?: unknown[]
     }
-  | { t: 'err'; id?: number; code: RealtimeErrorCode; msg: string }
+  /** `issues`: what a channel schema found wrong (with code `invalid`). */
+  | { t: 'err'; id?: number; code: RealtimeErrorCode; msg: string; issues?: SchemaIssue[] }
   | { t: 'msg'; ch: string; seq: number; data: unknown }
   | { t: 'pres'; ch: string; ev: 'join'; m: WireMember }
   | { t: 'pres'; ch: string; ev: 'update'; cid: string; patch: Record<string, unknown> }
@@ -336,7 +338,9 @@ export function decodeServerFrame(text: string): ServerFrame | undefined {
       : t === 'ack'
         ? isId(frame.id)
         : t === 'err'
-          ? isErrorCode(frame.code) && typeof frame.msg === 'string'
+          ? isErrorCode(frame.code) &&
+            typeof frame.msg === 'string' &&
+            (frame.issues === undefined || Array.isArray(frame.issues))
           : t === 'pres'
             ? typeof frame.ch === 'string'
             : t === 'hello'

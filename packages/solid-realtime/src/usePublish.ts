@@ -1,4 +1,4 @@
-import type { ChannelKey, MessageOf } from '@tanstack/realtime'
+import type { ChannelKey, PublishOf } from '@tanstack/realtime'
 import { useClient } from './context.js'
 import { type MaybeAccessor, read } from './reactive.js'
 
@@ -16,7 +16,7 @@ import { type MaybeAccessor, read } from './reactive.js'
  */
 export function usePublish<K extends ChannelKey<any, any>>(
   channel: MaybeAccessor<K>,
-): (data: MessageOf<K>, options?: { timeoutMs?: number }) => Promise<{ seq: number }> {
+): (data: PublishOf<K>, options?: { timeoutMs?: number }) => Promise<{ seq: number }> {
   const client = useClient('usePublish')
   return (data, options) => client.publish(read(channel), data, options)
 }

@@ -1,4 +1,4 @@
-import type { ChannelKey, MessageOf } from '@tanstack/realtime'
+import type { ChannelKey, PublishOf } from '@tanstack/realtime'
 import { getClient } from './context.js'
 import { type MaybeGetter, read } from './reactive.svelte.js'
 
@@ -19,7 +19,7 @@ import { type MaybeGetter, read } from './reactive.svelte.js'
  */
 export function usePublish<K extends ChannelKey<any, any>>(
   channel: MaybeGetter<K>,
-): (data: MessageOf<K>, options?: { timeoutMs?: number }) => Promise<{ seq: number }> {
+): (data: PublishOf<K>, options?: { timeoutMs?: number }) => Promise<{ seq: number }> {
   const client = getClient('usePublish')
   return (data, options) => client.publish(read(channel), data, options)
 }

@@ -1,4 +1,4 @@
-import type { ChannelKey, MessageOf } from '@tanstack/realtime'
+import type { ChannelKey, PublishOf } from '@tanstack/realtime'
 import { type MaybeRefOrGetter, toValue } from 'vue'
 import { useClient } from './context.js'
 
@@ -16,7 +16,7 @@ import { useClient } from './context.js'
  */
 export function usePublish<K extends ChannelKey<any, any>>(
   channel: MaybeRefOrGetter<K>,
-): (data: MessageOf<K>, options?: { timeoutMs?: number }) => Promise<{ seq: number }> {
+): (data: PublishOf<K>, options?: { timeoutMs?: number }) => Promise<{ seq: number }> {
   const client = useClient('usePublish')
   return (data, options) => client.publish(toValue(channel), data, options)
 }

@@ -1,4 +1,4 @@
-import { type ChannelKey, type MessageOf, serializeChannelKey } from '../channel.js'
+import { type ChannelKey, type MessageOf, type PublishOf, schemasOf, serializeChannelKey } from '../channel.js'
 import { deferred } from '../deferred.js'
 import {
   InvalidError,
@@ -7,10 +7,12 @@ import {
   type RealtimeError,
   TooLargeError,
   UnauthorizedError,
+  ValidationError,
 } from '../errors.js'
 import { intOption } from '../options.js'
 import { MAX_REWIND, type ServerFrame, type ServerLimits, utf8Length, type WriteOp } from '../protocol.js'
 import { isPageVisible, onWindowEvent, randomId } from '../runtime.js'
+import { describeIssues, validateWith } from '../schema.js'
 import { type Observable, Store } from '../store.js'
 import type { Backoff, ReconnectOptions } from './backoff.js'
 import { ChannelSubscription, type SubscriptionState } from './channel-subscription.js'
@@ -122,16 +124,19 @@ export interface RealtimeClient {
     options?: SubscribeOptions,
   ): Subscription
   /**
-   * Publishes to a channel; resolves with the message's sequence number once the server accepted it.
-   * Each publish carries an idempotency key: if the connection drops before the answer, it is sent
-   * again after the reconnect (within the timeout) and the server applies it once.
+   * Publishes to a channel; resolves with the message's sequence number once the server accepted it
+   * (0 when the server's `onPublish` dropped it). Each publish carries an idempotency key: if the
+   * connection drops before the answer, it is sent again after the reconnect (within the timeout)
+   * and the server applies it once. A key made by a definition with schemas has `data` checked
+   * against its `publish` (or `message`) schema first: it is not sent when it does not match.
    *
    * @throws {ForbiddenError} {@link TooLargeError} {@link RateLimitedError} {@link TimeoutError}
-   *   {@link OfflineError} {@link ConnectionLostError} {@link InvalidError} (as rejections).
+   *   {@link OfflineError} {@link ConnectionLostError} {@link InvalidError} {@link ValidationError}
+   *   (as rejections).
    */
   publish<K extends ChannelKey<any, any>>(
     channel: K,
-    data: MessageOf<K>,
+    data: PublishOf<K>,
     options?: { timeoutMs?: number },
   ): Promise<{ seq: number }>
 }
@@ -268,9 +273,16 @@ class Client implements RealtimeClient, LinkHost, ClientCore {
 
   async publish<K extends ChannelKey<any, any>>(
     channel: K,
-    data: MessageOf<K>,
+    data: PublishOf<K>,
     options: { timeoutMs?: number } = {},
   ): Promise<{ seq: number }> {
+    const schemas = schemasOf(channel)
+    const schema = schemas && (schemas.publish ?? schemas.message)
+    if (schema) {
+      // Checked here so a wrong payload fails at once; sent as given (the server runs the schema itself).
+      const { issues } = await validateWith(schema, data)
+      if (issues) throw new ValidationError(describeIssues('message', issues), issues)
+    }
     const ack = await this.call(channel, { t: 'pub', data }, options.timeoutMs)
     return { seq: ack.seq ?? 0 }
   }

@@ -86,7 +86,7 @@ export class Requests {
     if (frame.t === 'ack') {
       request.onAck?.(frame)
       request.resolve(frame)
-    } else request.reject(errorFromCode(frame.code, frame.msg))
+    } else request.reject(errorFromCode(frame.code, frame.msg, frame.issues))
     return true
   }
 

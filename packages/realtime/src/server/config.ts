@@ -1,7 +1,9 @@
+import type { AnyChannelDefinition } from '../channel.js'
 import { intOption } from '../options.js'
 import { frameTooLarge, maxFrameSize, type RateLimit, type ServerLimits } from '../protocol.js'
 import { logError } from '../runtime.js'
 import type { CollectionSource } from './channel/collections.js'
+import { type ChannelSpec, resolveChannelSpecs, type ServerChannel } from './channel/server-channel.js'
 import { type Frame, serverFrame } from './frame.js'
 
 /**
@@ -24,6 +26,14 @@ export interface ChannelOptions<I = unknown> {
   presenceGraceMs?: number
   /** Collection channels served, by channel name (see {@link CollectionSource}). */
   collections?: Record<string, CollectionSource<I>>
+  /**
+   * Channels whose requests the server checks and shapes: channel definitions with schemas
+   * (`defineChannel('chat', { message })`), and `defineServerChannel(definition, hooks)` for
+   * `onPublish`, `onJoin`, `onUpdate` and `onLeave`. Channels not listed take any JSON.
+   */
+  channels?: readonly (ServerChannel<I> | AnyChannelDefinition)[]
+  /** How long a hook may run before its request is answered `internal` (and reported). Default 5000 ms. */
+  hookTimeoutMs?: number
   /** Called with errors thrown by user callbacks and internal failures. Default: `console.error`. */
   onError?: (error: unknown) => void
 }
@@ -38,6 +48,7 @@ export const DEFAULTS = {
   rateLimit: { perSecond: 100, burst: 200 },
   presenceGraceMs: 5000,
   maxHistoryBytes: 64 * 1024 * 1024,
+  hookTimeoutMs: 5000,
 } as const
 
 /** Options resolved and validated: what a channel core, a session and a host read. */
@@ -55,13 +66,17 @@ export interface ServerConfig {
   /** The id-less `err` sent before closing a socket for a frame longer than `maxFrameChars`. */
   readonly frameTooLarge: Frame
   readonly onError: (error: unknown) => void
+  /** The `channels` option: schemas and hooks by channel name. */
+  readonly channels: ReadonlyMap<string, ChannelSpec<any>>
+  readonly hookTimeoutMs: number
 }
 
 /**
  * Validates options and fills in the defaults.
  *
  * @param maxChannels - channels one connection may use at once (one on Workers, where a socket serves one channel)
- * @throws {InvalidOptionsError} when a limit is not a positive integer (`historySize` and `presenceGraceMs` may be 0).
+ * @throws {InvalidOptionsError} when a limit is not a positive integer (`historySize` and `presenceGraceMs` may
+ *   be 0), or `channels` names a channel twice or holds something else than channel definitions.
  */
 export function resolveServerOptions(options: ChannelOptions<any>, maxChannels: number): ServerConfig {
   const rate = options.rateLimit ?? DEFAULTS.rateLimit
@@ -87,6 +102,8 @@ export function resolveServerOptions(options: ChannelOptions<any>, maxChannels: 
     graceMs: intOption(options.presenceGraceMs ?? DEFAULTS.presenceGraceMs, 'presenceGraceMs', 0),
     maxFrameChars,
     frameTooLarge: serverFrame(frameTooLarge(maxFrameChars)),
+    channels: resolveChannelSpecs(options.channels),
+    hookTimeoutMs: intOption(options.hookTimeoutMs ?? DEFAULTS.hookTimeoutMs, 'hookTimeoutMs'),
     // A throwing onError must not break the request that reported.
     onError: (error) => {
       try {

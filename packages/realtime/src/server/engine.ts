@@ -1,10 +1,11 @@
-import type { ChannelKey } from '../channel.js'
+import type { ChannelKey, MessageOf, PresenceStateOf } from '../channel.js'
 import { serializeChannelKey } from '../channel.js'
+import type { PresenceMember } from '../client/presence.js'
 import { CloseCodes, RealtimeError } from '../errors.js'
 import { intOption } from '../options.js'
 import type { IncomingFrame, ServerLimits, StreamPosition } from '../protocol.js'
 import { clearTimer, setTimer, type TimerHandle } from '../runtime.js'
-import { ChannelCore, type CoreHost } from './channel/channel-core.js'
+import { ChannelCore, type CoreHost, type HistoryMessage } from './channel/channel-core.js'
 import type { ChannelPorts, ChannelStore } from './channel/ports.js'
 import { type ChannelOptions, DEFAULTS, resolveServerOptions, type ServerConfig } from './config.js'
 import { MemoryChannelStore } from './memory/memory-channel-store.js'
@@ -57,6 +58,12 @@ export interface EngineStats {
   channels: number
 }
 
+/** Options of `getHistory`. */
+export interface HistoryOptions {
+  /** The most messages returned (the newest). Default: every kept message. */
+  limit?: number
+}
+
 /** A server of many connections and channels in one process: sessions over channel cores, with timers. */
 export interface RealtimeEngine<I> {
   readonly limits: ServerLimits
@@ -72,7 +79,23 @@ export interface RealtimeEngine<I> {
    * @throws {InvalidChannelKeyError} for a bad key; {@link InvalidError} when `data` is not JSON;
    *   {@link TooLargeError} when it is too large.
    */
-  publish(channel: ChannelKey, data: unknown): Promise<StreamPosition>
+  publish<K extends ChannelKey<any, any>>(channel: K, data: MessageOf<K>): Promise<StreamPosition>
+  /**
+   * Server-side read: who is present in `channel`, in join order, as its clients see them (members
+   * whose connection dropped stay listed for the grace period). For an API route or a page
+   * rendered on the server.
+   * @throws {InvalidChannelKeyError} for a bad key.
+   */
+  getPresence<K extends ChannelKey<any, any>>(channel: K): Promise<PresenceMember<PresenceStateOf<K>>[]>
+  /**
+   * Server-side read: the newest messages `channel` keeps (at most `limit`, default all it keeps:
+   * `historySize`), oldest first, as subscribers received them.
+   * @throws {InvalidChannelKeyError} for a bad key; {@link InvalidOptionsError} for a bad `limit`.
+   */
+  getHistory<K extends ChannelKey<any, any>>(
+    channel: K,
+    options?: HistoryOptions,
+  ): Promise<HistoryMessage<MessageOf<K>>[]>
   stats(): EngineStats
   /** Number of connections subscribed to `channel` on this server (for tests and dashboards). */
   subscriberCount(channel: ChannelKey): number
@@ -150,7 +173,25 @@ class Engine<I> implements RealtimeEngine<I>, SessionHost<I>, CoreHost {
     return session
   }
 
-  async publish(channel: ChannelKey, data: unknown): Promise<StreamPosition> {
+  async getPresence<K extends ChannelKey<any, any>>(channel: K): Promise<PresenceMember<PresenceStateOf<K>>[]> {
+    const members = await this.core.members(serializeChannelKey(channel))
+    return members.map(({ cid, uid, state }) => ({
+      connectionId: cid,
+      userId: uid,
+      state: state as PresenceStateOf<K>,
+    }))
+  }
+
+  async getHistory<K extends ChannelKey<any, any>>(
+    channel: K,
+    options: HistoryOptions = {},
+  ): Promise<HistoryMessage<MessageOf<K>>[]> {
+    const ch = serializeChannelKey(channel)
+    const limit = options.limit === undefined ? undefined : intOption(options.limit, 'limit')
+    return (await this.core.history(ch, limit)).messages as HistoryMessage<MessageOf<K>>[]
+  }
+
+  async publish<K extends ChannelKey<any, any>>(channel: K, data: MessageOf<K>): Promise<StreamPosition> {
     return this.core.publish(serializeChannelKey(channel), data)
   }
 

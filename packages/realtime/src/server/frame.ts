@@ -6,6 +6,7 @@ import {
   type ServerFrame,
   type StreamPosition,
 } from '../protocol.js'
+import type { SchemaIssue } from '../schema.js'
 
 /**
  * An outgoing frame. A broadcast frame is built once and the same object handed to every
@@ -70,7 +71,15 @@ export function ackPositionFrame(id: number, position: StreamPosition, reset = f
   return new Frame(`{"t":"ack","id":${id},"seq":${position.seq},"epoch":${JSON.stringify(position.epoch)}${tail}`)
 }
 
-/** An `err`, answering request `id` (or none when the frame had no readable id). */
-export function errorFrame(id: number | undefined, code: RealtimeErrorCode, msg: string): Frame {
-  return serverFrame(id === undefined ? { t: 'err', code, msg } : { t: 'err', id, code, msg })
+/**
+ * An `err`, answering request `id` (or none when the frame had no readable id), with the schema
+ * issues of an `invalid` payload.
+ */
+export function errorFrame(
+  id: number | undefined,
+  code: RealtimeErrorCode,
+  msg: string,
+  issues?: SchemaIssue[],
+): Frame {
+  return serverFrame({ t: 'err', ...(id !== undefined && { id }), code, msg, ...(issues && { issues }) })
 }

@@ -1,6 +1,6 @@
 import { type ChannelKey, parseChannelKey } from '../../channel.js'
 import { changesFromOps } from '../../collections/changes.js'
-import { InvalidError, RealtimeError, TooLargeError } from '../../errors.js'
+import { InvalidError, RealtimeError, ServerError, TooLargeError, ValidationError } from '../../errors.js'
 import {
   type ClientFrame,
   MAX_JSON_DEPTH,
@@ -8,13 +8,23 @@ import {
   type StreamPosition,
   tooDeep,
   utf8Length,
+  type WireMember,
 } from '../../protocol.js'
+import { describeIssues, type StandardSchemaV1, validateWith } from '../../schema.js'
 import type { ServerConfig } from '../config.js'
 import { ackFrame, ackPositionFrame, ackSeqFrame, serverFrame } from '../frame.js'
 import type { Permissions } from '../session/authorize.js'
 import type { Session } from '../session/session.js'
 import type { CollectionSource } from './collections.js'
 import { type Appended, type ChannelPorts, type LoggedMessage, type MaybePromise, settle } from './ports.js'
+import {
+  type ChannelSpec,
+  channelNameOf,
+  DROP,
+  type HookContext,
+  type LeaveContext,
+  runHook,
+} from './server-channel.js'
 import { Subscription } from './subscription.js'
 
 /** A client request the core handles (every frame but `ping`). */
@@ -38,16 +48,24 @@ interface CatchUp {
 
 const NO_MESSAGES: readonly LoggedMessage[] = []
 
+/** A kept message as a server-side read returns it. */
+export interface HistoryMessage<M = unknown> {
+  seq: number
+  data: M
+}
+
+type Request<T extends ChannelRequest['t']> = Extract<ChannelRequest, { t: T }>
+
 /**
  * The semantics of a channel, written once for every server: subscribe with replay, rewind or
  * reset; publish with sequence numbers and idempotency keys; presence join, update, leave, grace
- * period and takeover; collection snapshots and writes; the limits and permission checks of each
- * request. It keeps no state of its own (but a cache of parsed keys and the collection writes in
- * progress): it reaches every channel through its ports, and sessions through their sinks.
+ * period and takeover; collection snapshots and writes; channel schemas and hooks; the limits and
+ * permission checks of each request. It keeps no state of its own (but the hooks and collection
+ * writes in progress): it reaches every channel through its ports, and sessions through their sinks.
  */
 export class ChannelCore<I = unknown> {
-  /** The last collection write in progress per channel. */
-  readonly #writes = new Map<string, Promise<void>>()
+  /** The last hook or collection write in progress per channel. */
+  readonly #queues = new Map<string, Promise<void>>()
 
   constructor(
     readonly config: ServerConfig,
@@ -70,8 +88,23 @@ export class ChannelCore<I = unknown> {
     }
   }
 
-  /** Handles one request of `session` (its channel checked); answers it, or returns a promise that will. */
+  /**
+   * Handles one request of `session` (its channel checked); answers it, or returns a promise that
+   * will. A channel with a `params` schema has its params checked first (but to leave it).
+   */
   handle(session: Session<I>, frame: ChannelRequest): MaybePromise<void> {
+    const spec = this.#spec(frame.ch)
+    const params = spec?.schemas.params
+    if (!params || frame.t === 'unsub' || frame.t === 'pleave' || frame.t === 'pset') {
+      return this.#route(session, frame, spec)
+    }
+    return settle(validateWith(params, parseChannelKey(frame.ch)[1]), (checked) => {
+      if (!checked.issues) return this.#route(session, frame, spec)
+      session.error(frame.id, 'invalid', describeIssues('channel params', checked.issues), checked.issues)
+    })
+  }
+
+  #route(session: Session<I>, frame: ChannelRequest, spec: ChannelSpec<I> | undefined): MaybePromise<void> {
     switch (frame.t) {
       case 'sub':
         return this.#subscribe(session, frame)
@@ -81,11 +114,11 @@ export class ChannelCore<I = unknown> {
         return session.answer(frame.id, ackFrame(frame.id))
       }
       case 'pub':
-        return this.#publish(session, frame)
+        return this.#publish(session, frame, spec)
       case 'pjoin':
-        return this.#join(session, frame)
+        return this.#join(session, frame, spec)
       case 'pset':
-        return this.#update(session, frame)
+        return this.#update(session, frame, spec)
       case 'pleave':
         return settle(this.#leave(session, frame.ch), () => session.answer(frame.id, ackFrame(frame.id)))
       case 'snap':
@@ -100,14 +133,46 @@ export class ChannelCore<I = unknown> {
    * @throws {InvalidError} when `data` is not JSON or nests too deep; {@link TooLargeError} past `maxMessageBytes`.
    */
   publish(ch: string, data: unknown): MaybePromise<StreamPosition> {
+    const dataJson = this.#messageJson(data)
+    return settle(this.#append(this.host.open(ch), dataJson), ({ seq, epoch }) => ({ seq, epoch }))
+  }
+
+  /** Server-side read: the presence members of channel `ch` as clients see them, in join order. */
+  members(ch: string): MaybePromise<WireMember[]> {
+    return this.host.open(ch).members.list()
+  }
+
+  /**
+   * Server-side read: the newest kept messages of channel `ch` (at most `limit`), oldest first, and
+   * the channel's position.
+   */
+  history(ch: string, limit?: number): MaybePromise<{ position: StreamPosition; messages: HistoryMessage[] }> {
+    return settle(this.host.open(ch).log.read(0, limit), ({ position, messages }) => ({
+      position,
+      messages: messages.map(({ seq, frame }) => ({ seq, data: (JSON.parse(frame.text) as { data: unknown }).data })),
+    }))
+  }
+
+  /** The JSON of message data, checked. @throws {InvalidError} {@link TooLargeError} */
+  #messageJson(data: unknown): string {
     if (nestedDeeperThan(data, MAX_JSON_DEPTH)) throw new InvalidError(tooDeep('Message data'))
     const dataJson = JSON.stringify(data)
     if (dataJson === undefined) throw new InvalidError('Message data must be JSON-serializable.')
     const max = this.config.limits.maxMessageBytes
     if (exceedsBytes(dataJson, max)) throw new TooLargeError(`Message is larger than maxMessageBytes (${max}).`)
-    return settle(this.#append(this.host.open(ch), dataJson), ({ seq, epoch }) => ({ seq, epoch }))
+    return dataJson
   }
 
+  /** A presence state a schema or hook returned, checked as a client's is. @throws {InvalidError} {@link TooLargeError} */
+  #checkState(state: unknown): Record<string, unknown> {
+    if (typeof state !== 'object' || state === null || Array.isArray(state)) {
+      throw new InvalidError('A presence state must be a JSON object.')
+    }
+    if (nestedDeeperThan(state, MAX_JSON_DEPTH)) throw new InvalidError(tooDeep('Presence state'))
+    const max = this.config.limits.maxPresenceBytes
+    if (exceedsBytes(JSON.stringify(state), max)) throw new TooLargeError(`Presence state larger than ${max} bytes.`)
+    return state as Record<string, unknown>
+  }
   /**
    * A session ended: its subscriptions end at once; its memberships too when the client said goodbye
    * (1000, 1001) or there is no grace period, else they stay `presenceGraceMs` for it to resume.
@@ -157,9 +222,10 @@ export class ChannelCore<I = unknown> {
   /** Time has come for a channel: members past their deadline leave. */
   wake(ports: ChannelPorts, now = Date.now()): MaybePromise<void> {
     return settle(ports.members.expire(now), ({ expired, next }) => {
-      for (const { cid, owner } of expired) {
+      for (const { cid, uid, state, owner } of expired) {
         owner?.presence?.delete(ports.ch)
         ports.members.announce(serverFrame({ t: 'pres', ch: ports.ch, ev: 'leave', cid }), owner)
+        this.#left(ports.ch, { userId: uid, connectionId: cid, identity: owner?.identity, state })
       }
       if (next !== undefined) this.host.wakeAt(ports, next)
     })
@@ -204,13 +270,35 @@ export class ChannelCore<I = unknown> {
     return settle(ports.log.position(), (position) => ({ position, messages: NO_MESSAGES, reset: false }))
   }
 
-  #publish(session: Session<I>, frame: Extract<ChannelRequest, { t: 'pub' }>) {
+  #publish(session: Session<I>, frame: Request<'pub'>, spec: ChannelSpec<I> | undefined) {
     const { id, ch, idem } = frame
     const dataJson = JSON.stringify(frame.data)
     const max = this.config.limits.maxMessageBytes
     if (exceedsBytes(dataJson, max)) return session.error(id, 'too_large', `Message larger than ${max} bytes.`)
+    const schema = spec && (spec.schemas.publish ?? spec.schemas.message)
+    const onPublish = spec?.hooks.onPublish
+    if (!schema && !onPublish) {
+      return this.#allowed(session, id, ch, 'publish', () =>
+        settle(this.#append(this.host.open(ch), dataJson, idem), ({ seq }) => session.answer(id, ackSeqFrame(id, seq))),
+      )
+    }
     return this.#allowed(session, id, ch, 'publish', () =>
-      settle(this.#append(this.host.open(ch), dataJson, idem), ({ seq }) => session.answer(id, ackSeqFrame(id, seq))),
+      this.#queued(ch, async () => {
+        let data = schema ? await checked(schema, frame.data, 'message') : frame.data
+        if (onPublish) {
+          // A publish resent after a dropped connection was shaped and applied once already.
+          const done = idem === undefined ? undefined : await this.host.open(ch).log.find(idem)
+          if (done) return session.answer(id, ackSeqFrame(id, done.seq))
+          const context = { ...this.#context(session, ch), data }
+          const shaped = await this.#hook(ch, 'onPublish', () => onPublish(context))
+          if (shaped === DROP) return session.answer(id, ackFrame(id))
+          if (shaped !== undefined) data = shaped
+        }
+        const json = data === frame.data ? dataJson : this.#messageJson(data)
+        // The channel is looked up again: its state may have expired while the hook ran.
+        const { seq } = await this.#append(this.host.open(ch), json, idem)
+        session.answer(id, ackSeqFrame(id, seq))
+      }),
     )
   }
 
@@ -222,39 +310,84 @@ export class ChannelCore<I = unknown> {
     })
   }
 
-  #join(session: Session<I>, frame: Extract<ChannelRequest, { t: 'pjoin' }>) {
-    const { id, ch, state } = frame
+  #join(session: Session<I>, frame: Request<'pjoin'>, spec: ChannelSpec<I> | undefined) {
+    const { id, ch } = frame
     const max = this.config.limits.maxPresenceBytes
-    if (exceedsBytes(JSON.stringify(state), max)) {
+    if (exceedsBytes(JSON.stringify(frame.state), max)) {
       return session.error(id, 'too_large', `Presence state larger than ${max} bytes.`)
     }
     if (!session.hasRoomFor(ch)) return this.#limitExceeded(session, id)
-    return this.#allowed(session, id, ch, 'presence', () => {
-      const ports = this.host.open(ch)
-      session.enter(ch)
-      return settle(ports.members.join(session, state), () => {
-        const m = { cid: session.id, uid: session.userId, state }
-        ports.members.announce(serverFrame({ t: 'pres', ch, ev: 'join', m }), session)
-        return settle(ports.members.list(), (members) => session.answer(id, serverFrame({ t: 'ack', id, members })))
-      })
+    const schema = spec?.schemas.state
+    const onJoin = spec?.hooks.onJoin
+    if (!schema && !onJoin)
+      return this.#allowed(session, id, ch, 'presence', () => this.#enter(session, id, ch, frame.state))
+    return this.#allowed(session, id, ch, 'presence', () =>
+      this.#queued(ch, async () => {
+        let state = schema ? await checkedState(schema, frame.state) : frame.state
+        if (onJoin) {
+          const rejoin =
+            session.presence?.has(ch) === true && (await this.host.open(ch).members.state(session)) !== undefined
+          const context = { ...this.#context(session, ch), state, rejoin }
+          state = (await this.#hook(ch, 'onJoin', () => onJoin(context))) ?? state
+        }
+        await this.#enter(session, id, ch, state === frame.state ? state : this.#checkState(state))
+      }),
+    )
+  }
+
+  /** Makes `session` a member of channel `ch` with `state`, announcing it, and answers with the members. */
+  #enter(session: Session<I>, id: number, ch: string, state: Record<string, unknown>): MaybePromise<void> {
+    const ports = this.host.open(ch)
+    session.enter(ch)
+    return settle(ports.members.join(session, state), () => {
+      const m = { cid: session.id, uid: session.userId, state }
+      ports.members.announce(serverFrame({ t: 'pres', ch, ev: 'join', m }), session)
+      return settle(ports.members.list(), (members) => session.answer(id, serverFrame({ t: 'ack', id, members })))
     })
   }
 
-  #update(session: Session<I>, { id, ch, patch }: Extract<ChannelRequest, { t: 'pset' }>) {
+  #update(session: Session<I>, { id, ch, patch }: Request<'pset'>, spec: ChannelSpec<I> | undefined) {
     const ports = session.presence?.has(ch) ? this.host.find(ch) : undefined
     const notJoined = () => session.error(id, 'invalid', 'Join presence on this channel before updating it.')
     if (!ports) return notJoined()
     return settle(ports.members.state(session), (current) => {
       if (!current) return notJoined()
-      const next = { ...current, ...patch }
+      const merged = { ...current, ...patch }
       const max = this.config.limits.maxPresenceBytes
-      if (exceedsBytes(JSON.stringify(next), max)) {
+      if (exceedsBytes(JSON.stringify(merged), max)) {
         return session.error(id, 'too_large', `Presence state larger than ${max} bytes.`)
       }
-      return settle(ports.members.update(session, next), () => {
-        ports.members.announce(serverFrame({ t: 'pres', ch, ev: 'update', cid: session.id, patch }), session)
-        session.answer(id, ackFrame(id))
+      const schema = spec?.schemas.state
+      const onUpdate = spec?.hooks.onUpdate
+      if (!schema && !onUpdate) return this.#set(session, id, ports, merged, patch)
+      return this.#queued(ch, async () => {
+        let next = schema ? await checkedState(schema, merged) : merged
+        if (onUpdate) {
+          const context = { ...this.#context(session, ch), state: next, previous: current, patch }
+          next = (await this.#hook(ch, 'onUpdate', () => onUpdate(context))) ?? next
+        }
+        // A state the schema or hook changed beyond the patch reaches the others whole.
+        const same = next === merged || JSON.stringify(next) === JSON.stringify(merged)
+        await this.#set(session, id, ports, same ? next : this.#checkState(next), same ? patch : undefined)
       })
+    })
+  }
+
+  /** Stores a member's new state and announces it: as its `patch`, or whole (a `join` replaces a member's state). */
+  #set(
+    session: Session<I>,
+    id: number,
+    ports: ChannelPorts,
+    state: Record<string, unknown>,
+    patch: Record<string, unknown> | undefined,
+  ): MaybePromise<void> {
+    const { ch } = ports
+    return settle(ports.members.update(session, state), () => {
+      const frame = patch
+        ? serverFrame({ t: 'pres', ch, ev: 'update', cid: session.id, patch })
+        : serverFrame({ t: 'pres', ch, ev: 'join', m: { cid: session.id, uid: session.userId, state } })
+      ports.members.announce(frame, session)
+      session.answer(id, ackFrame(id))
     })
   }
 
@@ -263,9 +396,55 @@ export class ChannelCore<I = unknown> {
     if (!session.presence?.delete(ch)) return
     const ports = this.host.find(ch)
     if (!ports) return
-    return settle(ports.members.leave(session), (removed) => {
-      if (removed) ports.members.announce(serverFrame({ t: 'pres', ch, ev: 'leave', cid: session.id }), session)
+    const watched = this.#spec(ch)?.hooks.onLeave !== undefined
+    return settle(watched ? ports.members.state(session) : undefined, (state) =>
+      settle(ports.members.leave(session), (removed) => {
+        if (!removed) return
+        ports.members.announce(serverFrame({ t: 'pres', ch, ev: 'leave', cid: session.id }), session)
+        if (watched) {
+          const { userId, id: connectionId, identity } = session
+          this.#left(ch, { userId, connectionId, identity, state: state ?? {} })
+        }
+      }),
+    )
+  }
+
+  /** A member left channel `ch`: its `onLeave` hook runs in the channel's order; nobody waits for it. */
+  #left(ch: string, member: Omit<LeaveContext<I, unknown, Record<string, unknown>>, 'channel' | 'params'>) {
+    const onLeave = this.#spec(ch)?.hooks.onLeave
+    if (!onLeave) return
+    const key = parseChannelKey(ch)
+    const context = { channel: key, params: key[1], ...member }
+    this.#queued(ch, () => this.#hook(ch, 'onLeave', () => onLeave(context))).catch((error) => {
+      // A hook's own failure was reported by #hook; a typed error it threw is reported here.
+      if (!(error instanceof ServerError)) this.config.onError(error)
     })
+  }
+
+  /** The schemas and hooks of channel `ch`'s name, when the `channels` option has them. */
+  #spec(ch: string): ChannelSpec<I> | undefined {
+    const { channels } = this.config
+    if (channels.size === 0) return undefined
+    const name = channelNameOf(ch)
+    return name === undefined ? undefined : channels.get(name)
+  }
+
+  /** What every hook of a request receives. */
+  #context(session: Session<I>, ch: string): HookContext<I, unknown> {
+    const key = parseChannelKey(ch)
+    return {
+      channel: key,
+      params: key[1],
+      userId: session.userId,
+      connectionId: session.id,
+      identity: session.identity,
+    }
+  }
+
+  /** Runs one hook of channel `ch` (see {@link runHook}). */
+  #hook<T>(ch: string, name: string, hook: () => T | Promise<T>): Promise<T> {
+    const label = `${name} of channel "${channelNameOf(ch)}"`
+    return runHook(label, this.config.hookTimeoutMs, this.config.onError, hook)
   }
 
   /** The collection source of a channel, with its parsed key; undefined when it has none (answered). */
@@ -314,7 +493,7 @@ export class ChannelCore<I = unknown> {
       session.answer(id, ackPositionFrame(id, await this.#append(this.host.open(ch), dataJson, idem)))
     }
     return this.#allowed(session, id, ch, 'publish', () =>
-      this.#serialized(ch, async () => {
+      this.#queued(ch, async () => {
         try {
           // A store shared by several processes orders the channel's writes across them too.
           const ports = this.host.open(ch)
@@ -327,14 +506,20 @@ export class ChannelCore<I = unknown> {
   }
 
   /**
-   * Runs a channel's writes one at a time, so the order changes are broadcast in is the order the
-   * `write` handler applied them (two clients' concurrent writes to one row end the same everywhere).
+   * Runs a channel's hooks and collection writes one at a time, in the order they come, so the
+   * order messages and changes are broadcast in is the order the hooks and the `write` handler saw
+   * them (two clients' concurrent writes to one row end the same everywhere). A task that fails
+   * does not hold up the next.
    */
-  #serialized(ch: string, task: () => Promise<void>): Promise<void> {
-    const run = (this.#writes.get(ch) ?? Promise.resolve()).then(task)
-    this.#writes.set(ch, run)
-    run.finally(() => {
-      if (this.#writes.get(ch) === run) this.#writes.delete(ch)
+  #queued<T>(ch: string, task: () => Promise<T>): Promise<T> {
+    const run = (this.#queues.get(ch) ?? Promise.resolve()).then(task)
+    const settled = run.then(
+      () => {},
+      () => {},
+    )
+    this.#queues.set(ch, settled)
+    settled.then(() => {
+      if (this.#queues.get(ch) === settled) this.#queues.delete(ch)
     })
     return run
   }
@@ -386,6 +571,21 @@ export class ChannelCore<I = unknown> {
       this.config.onError(error)
     }
   }
+}
+
+/**
+ * A payload checked by a channel schema: the schema's output.
+ * @throws {ValidationError} with the schema's issues.
+ */
+async function checked<T>(schema: StandardSchemaV1<unknown, T>, value: unknown, what: string): Promise<T> {
+  const result = await validateWith(schema, value)
+  if (result.issues) throw new ValidationError(describeIssues(what, result.issues), result.issues)
+  return result.value
+}
+
+/** A presence state checked by the channel's `state` schema (a non-object output is refused later). */
+function checkedState(schema: StandardSchemaV1<unknown, object>, state: unknown): Promise<Record<string, unknown>> {
+  return checked(schema, state, 'presence state') as Promise<Record<string, unknown>>
 }
 
 /** Whether `text` takes more than `max` bytes in UTF-8 (counted only when it might). */

@@ -113,7 +113,7 @@ export class MemberList implements MemberStore {
       if (entry.until === 0) continue
       if (entry.until <= now) {
         this.#members.delete(entry.cid)
-        expired.push({ cid: entry.cid, owner: entry.owner })
+        expired.push({ cid: entry.cid, uid: entry.uid, state: entry.state, owner: entry.owner })
       } else if (next === undefined || entry.until < next) next = entry.until
     }
     return { expired, next }

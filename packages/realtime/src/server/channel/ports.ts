@@ -65,6 +65,9 @@ export interface ChannelLog {
 /** A member whose deadline passed, removed by {@link MemberStore.expire}. */
 export interface ExpiredMember {
   cid: string
+  uid: string
+  /** Its last state (for `onLeave`). */
+  state: Record<string, unknown>
   /** The connection that held it, when one still did (inherited presence that was not re-joined). */
   owner: Session<any> | undefined
 }

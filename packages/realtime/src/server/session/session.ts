@@ -1,8 +1,9 @@
 import { type Deferred, deferred } from '../../deferred.js'
-import { CloseCodes, RealtimeError, type RealtimeErrorCode } from '../../errors.js'
+import { CloseCodes, RealtimeError, type RealtimeErrorCode, ValidationError } from '../../errors.js'
 import { decodeClientFrame, type IncomingFrame } from '../../protocol.js'
 import { TokenBucket } from '../../rate-limit.js'
 import { randomId } from '../../runtime.js'
+import type { SchemaIssue } from '../../schema.js'
 import type { ChannelCore, ChannelRequest } from '../channel/channel-core.js'
 import type { MaybePromise } from '../channel/ports.js'
 import type { Subscription } from '../channel/subscription.js'
@@ -183,10 +184,13 @@ export class Session<I = unknown> {
     this.send(frame)
   }
 
-  /** Answers request `id` (or, without one, the frame that had none) with an `err`. */
-  error(id: number | undefined, code: RealtimeErrorCode, msg: string): void {
-    if (id === undefined) this.send(errorFrame(id, code, msg))
-    else this.answer(id, errorFrame(id, code, msg))
+  /**
+   * Answers request `id` (or, without one, the frame that had none) with an `err`, with the schema
+   * issues of an `invalid` payload.
+   */
+  error(id: number | undefined, code: RealtimeErrorCode, msg: string, issues?: SchemaIssue[]): void {
+    if (id === undefined) this.send(errorFrame(id, code, msg, issues))
+    else this.answer(id, errorFrame(id, code, msg, issues))
   }
 
   /** The subscription to channel `ch`, if any. */
@@ -340,7 +344,8 @@ export class Session<I = unknown> {
     const typed = error instanceof RealtimeError
     if (!typed) this.host.core.config.onError(error)
     if (id !== undefined && this.#request === id) {
-      if (typed) this.error(id, error.code, error.message)
+      if (typed)
+        this.error(id, error.code, error.message, error instanceof ValidationError ? [...error.issues] : undefined)
       else this.error(id, 'internal', 'The server failed to handle this request.')
     }
   }
