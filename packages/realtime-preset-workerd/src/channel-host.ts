@@ -1,10 +1,11 @@
-import type { StreamPosition } from '@tanstack/realtime'
+import type { StreamPosition, WireMember } from '@tanstack/realtime'
 import {
   type Authorizer,
   ChannelCore,
   type ChannelPorts,
   type CollectionSource,
   type CoreHost,
+  type HistoryMessage,
   type Permissions,
   type ResumeCandidate,
   type ServerConfig,
@@ -125,6 +126,15 @@ export class ChannelHost implements SessionHost<string>, CoreHost, ChannelPorts 
     const position = await this.core.publish(this.ch, data)
     if (this.#idle()) this.#expireLater()
     return position
+  }
+
+  /** Server-side reads (RPC). */
+  presence(): Promise<WireMember[]> | WireMember[] {
+    return this.core.members(this.ch)
+  }
+
+  async history(limit: number | undefined): Promise<HistoryMessage[]> {
+    return (await this.core.history(this.ch, limit)).messages
   }
 
   stats() {

@@ -3,10 +3,12 @@ import {
   CloseCodes,
   InvalidChannelKeyError,
   InvalidError,
+  InvalidOptionsError,
   parseChannelKey,
   type StreamPosition,
+  type WireMember,
 } from '@tanstack/realtime'
-import type { ServerConfig } from '@tanstack/realtime/server'
+import type { HistoryMessage, ServerConfig } from '@tanstack/realtime/server'
 import { ChannelHost } from './channel-host.js'
 import { type RealtimeChannelOptions, resolveChannelOptions } from './options.js'
 import type { WorkerdEnv } from './runtime-types.js'
@@ -30,7 +32,8 @@ const PONG = '{"t":"pong"}'
  * - a WebSocket upgrade from the Worker, which has authenticated and authorized it;
  * - `POST` with `{ "data": ... }`: server-side publish, answered with `{ seq, epoch }`;
  * - `GET`: `{ channel, seq, epoch, connections, subscribers, members }` for dashboards and tests;
- * - the RPC method {@link RealtimeChannel.publish}.
+ * - the RPC methods {@link RealtimeChannel.publish}, {@link RealtimeChannel.presence} and
+ *   {@link RealtimeChannel.history}.
  *
  * Export it from your Worker's entry so wrangler can bind it; subclass it to change its options.
  *
@@ -112,11 +115,44 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> extends Durabl
    *   past `maxMessageBytes`. Over RPC an error arrives as an `Error` whose message starts with its
    *   code in brackets, such as `[too_large]`.
    */
-  async publish(channel: string, data: unknown): Promise<StreamPosition> {
+  publish(channel: string, data: unknown): Promise<StreamPosition> {
+    return this.#rpc(channel, (host) => host.publish(data))
+  }
+
+  /**
+   * Server-side read over RPC: the channel's presence members in join order (`getPresence()` of
+   * this package calls it).
+   *
+   * @param channel - the serialized channel key (the object's name)
+   * @throws {InvalidError} for another channel's key (errors arrive as with {@link publish}).
+   */
+  presence(channel: string): Promise<WireMember[]> {
+    return this.#rpc(channel, async (host) => host.presence())
+  }
+
+  /**
+   * Server-side read over RPC: the newest kept messages, oldest first (`getHistory()` of this
+   * package calls it).
+   *
+   * @param channel - the serialized channel key (the object's name)
+   * @param limit - the most messages returned; default all kept
+   * @throws {InvalidError} for another channel's key; {@link InvalidOptionsError} for a bad `limit`.
+   */
+  history(channel: string, limit?: number): Promise<HistoryMessage[]> {
+    return this.#rpc(channel, (host) => {
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+        throw new InvalidOptionsError(`Option "limit" must be an integer >= 1; got ${String(limit)}.`)
+      }
+      return host.history(limit)
+    })
+  }
+
+  /** Runs an RPC method on the channel's state; an error travels with its code first: `[too_large] ...`. */
+  async #rpc<T>(channel: string, method: (host: ChannelHost) => Promise<T>): Promise<T> {
     try {
       const host = await this.#serving(channel)
       if (!host) throw new InvalidError(`This object serves another channel than ${channel}.`)
-      return await host.publish(data)
+      return await method(host)
     } catch (error) {
       const code = (error as { code?: unknown }).code
       throw new Error(`[${typeof code === 'string' ? code : 'internal'}] ${(error as Error).message}`)

@@ -9,7 +9,7 @@
 export type { WorkerdHandler, WorkerdHandlerOptions, WorkerdPermissions } from './handler.js'
 export { createWorkerdHandler } from './handler.js'
 export type { RealtimeChannelOptions } from './options.js'
-export { publish } from './publish.js'
+export { getHistory, getPresence, publish } from './rpc.js'
 export type { ChannelObjectId, ChannelObjectStub, RealtimeChannelNamespace, WorkerdEnv } from './runtime-types.js'
 export type { WebSocketConstructor, WebSocketLike, WorkerdTransportOptions } from './transport.js'
 export { workerdTransport } from './transport.js'

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { StreamPosition } from '@tanstack/realtime'
+import type { StreamPosition, WireMember } from '@tanstack/realtime'
 
 /** A Durable Object id, as `idFromName` returns it. */
 export interface ChannelObjectId {
@@ -16,8 +16,10 @@ export interface ChannelObjectId {
 /** A stub of one channel's Durable Object: requests and RPC calls sent to it reach that object. */
 export interface ChannelObjectStub {
   fetch(request: Request): Promise<Response>
-  /** The RPC method of `RealtimeChannel`: server-side publish. */
+  /** The RPC methods of `RealtimeChannel`: server-side publish and reads. */
   publish(channel: string, data: unknown): Promise<StreamPosition>
+  presence(channel: string): Promise<WireMember[]>
+  history(channel: string, limit?: number): Promise<{ seq: number; data: unknown }[]>
 }
 
 /**
