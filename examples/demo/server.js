@@ -6,7 +6,9 @@ import { createServer } from 'node:http'
 import { extname, join, normalize } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidError } from '@tanstack/realtime'
+import { defineServerChannel } from '@tanstack/realtime/server'
 import { createNodeServer } from '@tanstack/realtime-preset-node'
+import { chatChannel, cursorsChannel } from './channels.js'
 import { openTodoStore } from './todo-store.js'
 
 // DEMO_DIST: the Vue, Solid and Svelte examples serve their own builds with this server.
@@ -34,6 +36,17 @@ const realtime = createNodeServer({
     if (channel === 'cursors') return { subscribe: false, publish: false, presence: true }
     return null
   },
+  // The chat's and the cursors' schemas (channels.js, shared with the app) are checked here, and
+  // what only the server knows is set here: a client cannot claim another author, time or name.
+  channels: [
+    defineServerChannel(chatChannel, {
+      onPublish: ({ data, userId }) => ({ ...data, from: userId, at: Date.now() }),
+    }),
+    defineServerChannel(cursorsChannel, {
+      onJoin: ({ state, userId }) => ({ ...state, name: userId }),
+      onUpdate: ({ state, userId }) => ({ ...state, name: userId }),
+    }),
+  ],
   collections: {
     todos: {
       load: () => todos.all(),

@@ -1,4 +1,5 @@
 import { usePublish, useSubscribe } from '@tanstack/react-realtime'
+import { ValidationError } from '@tanstack/realtime'
 import { type FormEvent, useEffect, useRef, useState } from 'react'
 import { type ChatMessage, chatChannel } from './client'
 import { colorOf, userName } from './identity'
@@ -28,9 +29,11 @@ export function Chat() {
     input.value = ''
     try {
       setError(undefined)
-      await publish({ id: crypto.randomUUID(), from: userName, text, at: Date.now() })
+      // The server adds the author and the time (server.js): a client sends only these.
+      await publish({ id: crypto.randomUUID(), text })
     } catch (failure) {
-      setError(`Not sent: ${(failure as Error).message}`)
+      input.value ||= text
+      setError(`Not sent: ${problemOf(failure)}`)
     }
   }
 
@@ -47,15 +50,24 @@ export function Chat() {
               {message.from}
             </span>
             <span className="text">{message.text}</span>
+            <time dateTime={new Date(message.at).toISOString()}>{timeOf(message.at)}</time>
           </li>
         ))}
       </ol>
       {error && <p className="error">{error}</p>}
       {subscribeError && <p className="error">Not connected: {subscribeError.message}</p>}
       <form onSubmit={send}>
-        <input name="text" autoComplete="off" placeholder="Message the room…" maxLength={500} aria-label="Message" />
+        <input name="text" autoComplete="off" placeholder="Message the room…" aria-label="Message" />
         <button type="submit">Send</button>
       </form>
     </section>
   )
 }
+
+/** What went wrong, for the page: the schema's findings (checked before sending, and by the server), else the error. */
+function problemOf(failure: unknown): string {
+  if (failure instanceof ValidationError) return failure.issues.map((issue) => issue.message).join('; ')
+  return (failure as Error).message
+}
+
+const timeOf = (at: number) => new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })

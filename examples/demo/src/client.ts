@@ -1,18 +1,18 @@
-import { createRealtimeClient, defineChannel, presenceChannel } from '@tanstack/realtime'
+import { createRealtimeClient, defineChannel, type MessageOf, type PresenceStateOf } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
+import { chatChannel, cursorsChannel } from '../channels.js'
 import { userName } from './identity'
+
+// The chat and the cursors are defined with their schemas in ../channels.js, shared with the server.
+export { chatChannel, cursorsChannel }
 
 // No url: in a browser it is derived from window.location. The name travels as the token.
 export const client = createRealtimeClient({
   transport: nodeTransport({ getAuthToken: () => userName }),
 })
 
-export interface ChatMessage {
-  id: string
-  from: string
-  text: string
-  at: number
-}
+/** A chat message as subscribers receive it: `from` and `at` are set by the server. */
+export type ChatMessage = MessageOf<ReturnType<typeof chatChannel>>
 
 export interface Todo {
   id: string
@@ -22,12 +22,7 @@ export interface Todo {
   createdAt: number
 }
 
-export interface CursorState {
-  name: string
-  /** Position in the board, in percent of its size, or null when the pointer is elsewhere. */
-  cursor: { x: number; y: number } | null
-}
+/** A member of the board: its name (set by the server) and where its pointer is. */
+export type CursorState = PresenceStateOf<ReturnType<typeof cursorsChannel>>
 
-export const chatChannel = defineChannel<{ roomId: string }, ChatMessage>('chat')
 export const todosChannel = defineChannel<{ listId: string }>('todos')
-export const cursorsChannel = presenceChannel<{ boardId: string }, CursorState>('cursors')

@@ -1,6 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createRealtimeClient, ValidationError } from '@tanstack/realtime'
+import { nodeTransport } from '@tanstack/realtime-preset-node'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { launchChromium } from '../../support/browser.js'
@@ -116,4 +118,54 @@ test('a newly opened tab shows the chat’s recent messages', async () => {
   expect(texts.at(-1)).toBe('Anyone here?')
   expect(new Set(texts).size).toBe(texts.length) // each once
   await browserContext.close()
+})
+
+test('the server signs each message with its verified author and time; a too long one is not sent', async () => {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  const sent: string[] = []
+  page.on('websocket', (socket) => socket.on('framesent', ({ payload }) => sent.push(String(payload))))
+  await page.goto(demo.origin)
+  await page.waitForSelector('[data-testid="messages"][data-status="live"]')
+  const name = await nameOf(page)
+
+  // Eve skips the app: a raw key (no check before sending), claiming to be the page's user, at time 0.
+  const eve = createRealtimeClient({ transport: nodeTransport({ url: demo.origin, getAuthToken: () => 'Eve' }) })
+  const lobby = ['chat', { roomId: 'lobby' }] as const
+  try {
+    const forged = { id: 'forged', text: 'Signed by someone else', from: name, at: 0 }
+    expect((await eve.publish(lobby, forged)).seq).toBeGreaterThan(0)
+    // The server runs the same schema: what the page would refuse, it refuses too, saying where.
+    const refused = await eve.publish(lobby, { id: 'long', text: 'x'.repeat(501) }).catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(ValidationError)
+    expect((refused as ValidationError).issues).toEqual([
+      { path: ['text'], message: 'A message has at most 500 characters.' },
+    ])
+  } finally {
+    eve.disconnect()
+  }
+  // The schema dropped the claimed author and time; the server's onPublish set its own.
+  const shown = page.locator('[data-testid="messages"] li', { hasText: 'Signed by someone else' })
+  await shown.waitFor()
+  expect(await shown.locator('.from').textContent()).toBe('Eve')
+  expect(Date.parse((await shown.locator('time').getAttribute('datetime')) ?? '')).toBeGreaterThan(0)
+
+  // Over 500 characters: the page's check (the shared schema) refuses it before sending, and shows why.
+  await page.fill('input[name="text"]', 'x'.repeat(501))
+  await page.press('input[name="text"]', 'Enter')
+  await page.waitForSelector('.chat .error')
+  expect(await page.textContent('.chat .error')).toBe('Not sent: A message has at most 500 characters.')
+  expect(await page.inputValue('input[name="text"]')).toHaveLength(501) // kept, to shorten
+  // A shorter one goes through and clears the error.
+  await page.fill('input[name="text"]', 'Short enough')
+  await page.press('input[name="text"]', 'Enter')
+  const mine = page.locator('[data-testid="messages"] li.mine', { hasText: 'Short enough' })
+  await mine.waitFor()
+  expect(await mine.locator('.from').textContent()).toBe(name)
+  expect(await page.locator('.chat .error').count()).toBe(0)
+  // The long one never left the page: the only publish it sent is the short one, sent after it.
+  expect(sent.filter((frame) => frame.includes('"t":"pub"')).map((frame) => JSON.parse(frame).data.text)).toEqual([
+    'Short enough',
+  ])
+  await context.close()
 })

@@ -19,7 +19,7 @@ export function Chat() {
     input.value = ''
     try {
       setError('')
-      await publish({ id: crypto.randomUUID(), from: userName, text, at: Date.now() })
+      await publish({ id: crypto.randomUUID(), text }) // the server adds the author and the time
     } catch (failure) {
       setError(`Not sent: ${(failure as Error).message}`)
     }
