@@ -25,6 +25,14 @@ const guides: Record<string, string[]> = {
     (name) => `packages/realtime-redis/tests/docs/${name}.ts`,
   ),
   'packages/realtime-redis/README.md': ['packages/realtime-redis/tests/docs/scaling-server.ts'],
+  // Run by tests/docs/server-hooks.test.ts, and the Workers blocks in workerd by the Workers preset's
+  // tests/server-hooks-docs.test.ts.
+  'docs/server-hooks.md': [
+    ...['channels', 'channels-valibot', 'server', 'send'].map(
+      (name) => `packages/realtime-preset-node/tests/fixtures/server-hooks/${name}.ts`,
+    ),
+    'packages/realtime-preset-workerd/tests/fixtures/hooks-worker.ts',
+  ],
 }
 
 /** The fenced blocks of a markdown text in the given languages. */
