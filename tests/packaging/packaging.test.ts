@@ -2,8 +2,8 @@
  * The packages as a new user gets them: `npm pack`ed, installed into a fresh app with the README's install
  * commands (third-party packages from the npm registry, npm's cache reused), then:
  * - one copy of `@tanstack/db` (`npm ls`);
- * - the README's server, client, React and live-collection snippets type-check with `skipLibCheck: false`
- *   under `moduleResolution` `bundler` and `nodenext` (browser code without `@types/node`);
+ * - the README's server, client, React, live-collection and schema (zod) snippets type-check with
+ *   `skipLibCheck: false` under `moduleResolution` `bundler` and `nodenext` (browser code without `@types/node`);
  * - the seed's Todos flow in Chromium: the README's live-collection server in Node, a React page bundled from
  *   the app, two pages, an insert on one appears on the other.
  */
@@ -57,7 +57,16 @@ let browser: Browser | undefined
 
 /** The app's programs: Node code with @types/node, browser code without (reading the browser entries' types). */
 const programs = {
-  node: ['server.ts', 'collections-server.ts', 'serve.ts', 'node-client.ts', 'usage.ts', 'typed.ts'],
+  node: [
+    'server.ts',
+    'collections-server.ts',
+    'serve.ts',
+    'node-client.ts',
+    'usage.ts',
+    'typed.ts',
+    'channels.ts',
+    'schemas-server.ts',
+  ],
   web: ['client.ts', 'hooks.tsx', 'live.tsx', 'workers-client.ts', 'main.tsx'],
 }
 
@@ -154,6 +163,23 @@ const todo = { id: '1', title: 'Write docs' }`,
       snippet(readme, 'ts', (code) => code.includes('presenceChannel<')),
     ),
   )
+  // The README's schemas (with zod, which the app installs as its own choice), and its server channel.
+  src(
+    'channels.ts',
+    asModule(
+      '',
+      snippet(readme, 'ts', (code) => code.startsWith('// channels.ts')),
+    ),
+  )
+  src(
+    'schemas-server.ts',
+    asModule(
+      `import type { IncomingMessage } from 'node:http'
+const getUserIdFromRequest = (req: IncomingMessage) => req.headers['x-user-id']`,
+      snippet(readme, 'ts', (code) => code.includes('defineServerChannel(chat')),
+      'export { server }',
+    ),
+  )
   // The browser's client module, as the React guide shows it.
   src(
     'client.ts',
@@ -204,7 +230,9 @@ export interface Todo { id: string; title: string; done: boolean }`,
   const ours = JSON.parse(read('package.json')).devDependencies as Record<string, string>
   await install([
     'install',
-    ...['react', 'react-dom', '@types/react', '@types/react-dom', '@types/node'].map((name) => `${name}@${ours[name]}`),
+    ...['react', 'react-dom', '@types/react', '@types/react-dom', '@types/node', 'zod'].map(
+      (name) => `${name}@${ours[name]}`,
+    ),
   ])
   const commands = blocks(readme, 'bash')
     .flatMap((block) => block.split('\n'))

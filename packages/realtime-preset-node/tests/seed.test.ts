@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { ForbiddenError, getPresence } from '@tanstack/realtime'
+import { ForbiddenError, getPresence, ValidationError } from '@tanstack/realtime'
 import { afterAll, expect, test, vi } from 'vitest'
 import { closeClients, eventually, makeClient } from './helpers.js'
 
@@ -31,6 +31,8 @@ test('every ts snippet in the README and the seed Node snippets are run by this 
     'readme-usage.ts',
     'readme-typed.ts',
     'readme-collections.ts',
+    'readme-schemas/channels.ts',
+    'readme-schemas/server.ts',
   ].map((file) => readFileSync(new URL(file, fixtures), 'utf8'))
   const blocks = (markdown: string) => [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] ?? '')
   // The Cloudflare Workers section runs in packages/realtime-preset-workerd/tests/seed.test.ts.
@@ -123,5 +125,26 @@ test("the README's usage snippets run", async () => {
     const { usageServer } = await import('./fixtures/usage-setup.js')
     closeClients()
     await usageServer.stop()
+  }
+})
+
+test("the README's schemas: the server stamps the author and the time, and both sides check the payload", async () => {
+  const { startHttp } = await import('./helpers.js')
+  const { server } = await import('./fixtures/readme-schemas/server.js')
+  const { chat } = await import('./fixtures/readme-schemas/channels.js')
+  const http = await startHttp(server)
+  const [ada, mallory] = [makeClient(http, 'ada'), makeClient(http, 'mallory')]
+  try {
+    const got: unknown[] = []
+    await ada.subscribe(chat({ roomId: '42' }), (message) => got.push(message)).ready
+    // A raw key skips the client's check; the claimed author and time are dropped by the schema.
+    await mallory.publish(['chat', { roomId: '42' }], { text: ' Hello! ', from: 'ada', at: 0 })
+    await eventually(() => expect(got).toEqual([{ text: 'Hello!', from: 'mallory', at: expect.any(Number) }]))
+    expect((got[0] as { at: number }).at).toBeGreaterThan(0)
+    await expect(ada.publish(chat({ roomId: '42' }), { text: '' })).rejects.toThrow(ValidationError)
+    await expect(mallory.publish(['chat', { roomId: '42' }], { text: '' })).rejects.toThrow(ValidationError)
+  } finally {
+    closeClients()
+    await http.close()
   }
 })
