@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs'
 import { getPresence, type PublishOf, type SchemaIssue, ValidationError } from '@tanstack/realtime'
 import { afterAll, expect, expectTypeOf, test } from 'vitest'
-import { closeClients, eventually, makeClient } from '../helpers.js'
+import { closeClients, eventually, makeClient, rawClient } from '../helpers.js'
 
 // The guide's server listens on PORT: a free port here.
 process.env.PORT = '0'
@@ -115,4 +116,15 @@ test('the valibot chat types and checks like the zod one', async () => {
   expect(
     await issuesOf(app.client.publish(valibot.chat({ roomId: 'lobby' }), { id: 'v2', text: 'from valibot' })),
   ).toEqual([])
+})
+
+test('docs/protocol.md: the err frame of a payload the schema refused, as the guide’s server answers it', async () => {
+  const protocol = readFileSync(new URL('../../../../docs/protocol.md', import.meta.url), 'utf8')
+  const [, request = '', answer = ''] = /```text\n→ (.*)\n← (.*"issues".*)\n```/.exec(protocol) ?? []
+  const socket = await rawClient(server.url, 'ada')
+  try {
+    expect(await socket.request(JSON.parse(request))).toEqual(JSON.parse(answer))
+  } finally {
+    socket.ws.close()
+  }
 })
