@@ -594,8 +594,9 @@ describe('presence schemas and hooks', () => {
     const left: unknown[] = []
     const { server, watcher, join } = await withHooks(
       {
-        onLeave: ({ connectionId, userId, identity, state, params }) =>
-          left.push({ connectionId, userId, identity, state, params }),
+        onLeave: ({ connectionId, userId, identity, state, params }) => {
+          left.push({ connectionId, userId, identity, state, params })
+        },
       },
       { presenceGraceMs: 1000 },
     )
