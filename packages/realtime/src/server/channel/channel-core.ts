@@ -337,6 +337,8 @@ export class ChannelCore<I = unknown> {
 
   /** Makes `session` a member of channel `ch` with `state`, announcing it, and answers with the members. */
   #enter(session: Session<I>, id: number, ch: string, state: Record<string, unknown>): MaybePromise<void> {
+    // A session that ended while its hook ran would stay a member nobody removes.
+    if (!session.open) return
     const ports = this.host.open(ch)
     session.enter(ch)
     return settle(ports.members.join(session, state), () => {
@@ -381,6 +383,8 @@ export class ChannelCore<I = unknown> {
     state: Record<string, unknown>,
     patch: Record<string, unknown> | undefined,
   ): MaybePromise<void> {
+    // A member that left while its hook ran is not announced again.
+    if (!session.open) return
     const { ch } = ports
     return settle(ports.members.update(session, state), () => {
       const frame = patch
