@@ -451,6 +451,20 @@ describe('onPublish', () => {
     expect(received(watcher)).toEqual([{ text: 'fine', from: 'alice' }])
   })
 
+  test('a hook result that is not JSON is the server\'s mistake: answered internal and reported', async () => {
+    const { server, watcher, alice } = withHook(({ data, userId }) =>
+      data.text === 'bad' ? ({ text: data.text, from: userId, n: 10n } as never) : { ...data, from: userId },
+    )
+    await alice.send({ t: 'pub', id: 1, ch: CHAT, data: { text: 'bad' } })
+    await alice.send({ t: 'pub', id: 2, ch: CHAT, data: { text: 'good' } })
+    expect(alice.answers()).toEqual([
+      { t: 'err', id: 1, code: 'internal', msg: 'The server shaped an invalid payload.' },
+      { t: 'ack', id: 2, seq: 1 },
+    ])
+    expect(server.reported).toHaveLength(1)
+    expect(received(watcher)).toEqual([{ text: 'good', from: 'alice' }])
+  })
+
   test('a hook past hookTimeoutMs is answered internal and reported; the channel moves on', async () => {
     const { server, alice } = withHook(
       ({ data, userId }) => (data.text === 'stuck' ? new Promise<never>(() => {}) : { ...data, from: userId }),
