@@ -451,7 +451,7 @@ describe('onPublish', () => {
     expect(received(watcher)).toEqual([{ text: 'fine', from: 'alice' }])
   })
 
-  test('a hook result that is not JSON is the server\'s mistake: answered internal and reported', async () => {
+  test("a hook result that is not JSON is the server's mistake: answered internal and reported", async () => {
     const { server, watcher, alice } = withHook(({ data, userId }) =>
       data.text === 'bad' ? ({ text: data.text, from: userId, n: 10n } as never) : { ...data, from: userId },
     )
