@@ -1,10 +1,11 @@
 // @vitest-environment jsdom
 
-import { RealtimeProvider, useRealtime, useSubscribe } from '@tanstack/react-realtime'
-import { getPresence, type RealtimeClient } from '@tanstack/realtime'
-import { act, cleanup, fireEvent, render, screen } from '@testing-library/react'
+import { RealtimeProvider, usePublish, useRealtime, useSubscribe } from '@tanstack/react-realtime'
+import { defineChannel, getPresence, type RealtimeClient, ValidationError } from '@tanstack/realtime'
+import { act, cleanup, fireEvent, render, renderHook, screen } from '@testing-library/react'
 import { type ReactNode, StrictMode, useState } from 'react'
 import { afterEach, beforeEach, expect, test } from 'vitest'
+import { z } from 'zod'
 import { startServer, type TestServer } from '../../realtime-preset-node/tests/helpers.js'
 import { Chat, Cursors, cursors, twoClientsSeeEachOther } from './components.js'
 import { eventually, makeClient, startReactServer } from './support.js'
@@ -205,3 +206,23 @@ function LateFeed() {
   useSubscribe(['room'], (message) => setMessages((prev) => [...prev, String(message)]), { rewind: 2 })
   return <div data-testid="late">{messages.join(',')}</div>
 }
+
+test("usePublish of a definition's key refuses invalid data with ValidationError before sending", async () => {
+  // The server has no schema: anything sent would be delivered.
+  const notes = defineChannel('notes', { message: z.object({ text: z.string().min(1) }) })
+  const received: unknown[] = []
+  await client('bob').subscribe(['notes'], (msg) => received.push(msg)).ready
+  const alice = client('alice')
+  const { result } = renderHook(() => usePublish(notes()), {
+    wrapper: ({ children }: { children: ReactNode }) => withClient(alice, children),
+  })
+  const error = await result.current({ text: '' }).then(
+    () => undefined,
+    (failure: unknown) => failure,
+  )
+  expect(error).toBeInstanceOf(ValidationError)
+  expect((error as ValidationError).issues.map((issue) => issue.path)).toEqual([['text']])
+  // The barrier: the first message the server got.
+  expect(await result.current({ text: 'barrier' })).toEqual({ seq: 1 })
+  await eventually(() => expect(received).toEqual([{ text: 'barrier' }]))
+})

@@ -204,7 +204,11 @@ function unnamed(name: 'channel' | 'presence', stack: string | undefined): strin
   return name
 }
 
-/** Where a key made by a definition with schemas keeps them (hidden: keys stay plain tuples). */
+/**
+ * Where a key made by a definition with schemas keeps them (hidden: keys stay plain tuples), as a
+ * function returning them: reactive proxies (Vue `ref`, Solid stores, Svelte `$state`) return a
+ * function as it is, where they would wrap an object (and break on a read-only property holding one).
+ */
 const SCHEMAS = Symbol.for('tanstack.realtime.schemas')
 
 function makeDefinition(
@@ -214,10 +218,11 @@ function makeDefinition(
 ) {
   checkName(name)
   if (schemas !== undefined) checkSchemas(schemas, name)
+  const carried = () => schemas
   const definition = schemas
     ? (params?: object): ChannelKey => {
         const key: ChannelKey = params === undefined ? [name] : [name, params]
-        Object.defineProperty(key, SCHEMAS, { value: schemas })
+        Object.defineProperty(key, SCHEMAS, { value: carried })
         return key
       }
     : (params?: object): ChannelKey => (params === undefined ? [name] : [name, params])
@@ -239,7 +244,7 @@ function checkSchemas(schemas: object, name: string) {
 
 /** The schemas of a key made by a definition that has them. */
 export function schemasOf(key: ChannelKey<any, any>): (ChannelSchemas & PresenceSchemas) | undefined {
-  return (key as { [SCHEMAS]?: ChannelSchemas & PresenceSchemas })[SCHEMAS]
+  return (key as { [SCHEMAS]?: () => ChannelSchemas & PresenceSchemas })[SCHEMAS]?.()
 }
 
 /** Whether `value` is a definition made by {@link defineChannel} or {@link presenceChannel}. */

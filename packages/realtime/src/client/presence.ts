@@ -24,7 +24,10 @@ export interface PresenceSnapshot<S extends object = PresenceState> {
   self: PresenceMember<S> | undefined
   /** Everyone else, in join order. */
   others: PresenceMember<S>[]
-  /** Why joining failed, when `status` is `error`. */
+  /**
+   * Why joining failed, when `status` is `error`; while `joined`, why the server refused the last
+   * update (a schema or an `onUpdate` hook), until the next change.
+   */
   error: RealtimeError | undefined
 }
 
@@ -133,6 +136,9 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
         this.#failures = 0
         this.#members.clear()
         for (const member of members) this.#members.set(member.cid, toMember(member))
+        // The server may have shaped the state (a schema's output, an onJoin hook): keep its version.
+        const own = members.find((member) => member.cid === link.connectionId)
+        if (own && this.#state === sent) this.#state = own.state as S
         this.#publishSnapshot('joined')
         this.#ready?.resolve()
         // Updates made while the join was in flight were not in it: send what changed since.
@@ -218,7 +224,10 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
       .request({ t: 'pset', ch: this.ch, patch: patch as Record<string, unknown> })
       .catch((error: RealtimeError) => {
         // A dropped update is not lost: the rejoin after the reconnect carries the whole state.
-        if (error.code !== 'offline' && error.code !== 'connection_lost') logError('presence update failed', error)
+        if (error.code === 'offline' || error.code === 'connection_lost') return
+        // Refused (a schema, an onUpdate hook): still joined, with the reason in the snapshot.
+        if (this.#joined) this.#publishSnapshot('joined', error)
+        else logError('presence update failed', error)
       })
     this.#throttleTimer = setTimer(() => this.#flush(), this.core.presenceThrottleMs)
   }

@@ -1,6 +1,12 @@
+import * as v from 'valibot'
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest'
-import { InvalidError } from '../../src/errors.js'
-import { fakeServer, flush } from './fakes.js'
+import { z } from 'zod'
+import { defineChannel, presenceChannel } from '../../src/channel.js'
+import { deferred } from '../../src/deferred.js'
+import { ForbiddenError, InvalidError, InvalidOptionsError, ValidationError } from '../../src/errors.js'
+import { DROP, defineServerChannel } from '../../src/server/channel/server-channel.js'
+import { createRealtimeEngine } from '../../src/server/engine.js'
+import { type FakeClient, type FakeServerOptions, fakeServer, flush } from './fakes.js'
 
 // The channel semantics, through sessions, over fake ports and a fake clock: each runs in
 // milliseconds. The conformance suite runs the same behaviour end to end on both presets.
@@ -296,4 +302,424 @@ describe('collections', () => {
       { t: 'ack', id: 2, seq: 1, epoch: 'epoch-1' },
     ])
   })
+})
+
+const CHAT = '["chat",{"roomId":"1"}]'
+
+/** The data of the messages `client` received. */
+const received = (client: FakeClient) => client.frames.filter((frame) => frame.t === 'msg').map((frame) => frame.data)
+/** The presence frames `client` received. */
+const presenceFrames = (client: FakeClient) => client.frames.filter((frame) => frame.t === 'pres')
+/** An answer in short: `ack`, or its code and the paths of its issues (`invalid:text`). */
+const outcome = (answer: any): string =>
+  answer.t === 'ack'
+    ? 'ack'
+    : [answer.code, ...(answer.issues ?? []).map((issue: any) => issue.path.join('.') || '(root)')].join(':')
+
+describe('channel schemas', () => {
+  test('a params schema refuses sub, pub and pjoin with its issues, and lets valid params through', async () => {
+    const chat = defineChannel('chat', { params: z.object({ roomId: z.string() }) })
+    const server = fakeServer({ channels: [chat] })
+    const client = server.connect('alice')
+    const wrong = '["chat",{"roomId":1}]'
+    await client.send({ t: 'sub', id: 1, ch: wrong })
+    await client.send({ t: 'pub', id: 2, ch: wrong, data: 'x' })
+    await client.send({ t: 'pjoin', id: 3, ch: '["chat"]', state: {} })
+    await client.send({ t: 'sub', id: 4, ch: CHAT })
+    await client.send({ t: 'pub', id: 5, ch: CHAT, data: 'x' })
+    await client.send({ t: 'pjoin', id: 6, ch: CHAT, state: {} })
+    expect(client.answers().map(outcome)).toEqual([
+      'invalid:roomId',
+      'invalid:roomId',
+      'invalid:(root)',
+      'ack',
+      'ack',
+      'ack',
+    ])
+    expect(client.answers()[0].msg).toMatch(/^Invalid channel params \(the channel's schema\): roomId: /)
+    expect(server.channel(wrong).log.seq).toBe(0)
+  })
+
+  test('a message schema refuses a bad publish with its issues, broadcasts nothing, and stores its output', async () => {
+    const NOTES = '["notes"]'
+    const notes = defineChannel('notes', {
+      message: z.object({ text: z.string().trim().min(1), tag: z.string().default('none') }),
+    })
+    const server = fakeServer({ channels: [notes] })
+    const watcher = server.connect('watcher')
+    watcher.send({ t: 'sub', id: 1, ch: NOTES })
+    const client = server.connect('alice')
+    await client.send({ t: 'pub', id: 1, ch: NOTES, data: { text: 5 } })
+    await client.send({ t: 'pub', id: 2, ch: NOTES, data: { text: '   ' } })
+    await client.send({ t: 'pub', id: 3, ch: NOTES, data: { text: '  hi  ', extra: true } })
+    expect(client.answers().map(outcome)).toEqual(['invalid:text', 'invalid:text', 'ack'])
+    expect(client.answers()[0].msg).toMatch(/^Invalid message \(the channel's schema\): text: /)
+    expect(received(watcher)).toEqual([{ text: 'hi', tag: 'none' }])
+    expect((await server.core.history(NOTES)).messages).toEqual([{ seq: 1, data: { text: 'hi', tag: 'none' } }])
+  })
+
+  test('a publish schema checks what clients send, the message schema does not', async () => {
+    const chat = defineChannel('chat', {
+      publish: z.object({ text: z.string() }),
+      message: z.object({ text: z.string(), from: z.string() }),
+    })
+    const server = fakeServer({ channels: [chat] })
+    const client = server.connect('alice')
+    await client.send({ t: 'pub', id: 1, ch: '["chat"]', data: { text: 'hi' } })
+    await client.send({ t: 'pub', id: 2, ch: '["chat"]', data: { from: 'x' } })
+    expect(client.answers().map(outcome)).toEqual(['ack', 'invalid:text'])
+  })
+})
+
+describe('onPublish', () => {
+  const chat = defineChannel('chat', {
+    params: z.object({ roomId: z.string() }),
+    publish: z.object({ text: z.string() }),
+    message: z.object({ text: z.string(), from: z.string() }),
+  })
+  type ChatHooks = Parameters<typeof defineServerChannel<typeof chat, string>>[1]
+
+  /** A server whose chat channel has `onPublish`, a subscribed watcher, and alice (connection `a`). */
+  const withHook = (onPublish: ChatHooks['onPublish'], options: FakeServerOptions = {}) => {
+    const server = fakeServer({ channels: [defineServerChannel(chat, { onPublish })], ...options })
+    const watcher = server.connect('watcher')
+    watcher.send({ t: 'sub', id: 1, ch: CHAT })
+    return { server, watcher, alice: server.connect('alice', 'a') }
+  }
+
+  test('its result is delivered; undefined delivers the data as is; DROP acks without seq and delivers nothing', async () => {
+    const contexts: unknown[] = []
+    const { watcher, alice } = withHook((context) => {
+      contexts.push(context)
+      if (context.data.text === 'drop') return DROP
+      if (context.data.text === 'as is') return undefined
+      return { text: context.data.text.toUpperCase(), from: context.userId }
+    })
+    await alice.send({ t: 'pub', id: 1, ch: CHAT, data: { text: 'hi' } })
+    await alice.send({ t: 'pub', id: 2, ch: CHAT, data: { text: 'drop' } })
+    await alice.send({ t: 'pub', id: 3, ch: CHAT, data: { text: 'as is', from: 'stripped by the schema' } })
+    expect(alice.answers()).toEqual([
+      { t: 'ack', id: 1, seq: 1 },
+      { t: 'ack', id: 2 },
+      { t: 'ack', id: 3, seq: 2 },
+    ])
+    expect(received(watcher)).toEqual([{ text: 'HI', from: 'alice' }, { text: 'as is' }])
+    expect(contexts[0]).toEqual({
+      channel: ['chat', { roomId: '1' }],
+      params: { roomId: '1' },
+      userId: 'alice',
+      connectionId: 'a',
+      identity: 'alice',
+      data: { text: 'hi' },
+    })
+  })
+
+  test('a publish resent with its idempotency key is answered with its first seq; onPublish does not run again', async () => {
+    let calls = 0
+    const { watcher, alice } = withHook(({ data, userId }) => {
+      calls++
+      return { ...data, from: userId }
+    })
+    const publish = { t: 'pub', ch: CHAT, data: { text: 'once' }, idem: 'k' }
+    await alice.send({ ...publish, id: 1 })
+    await alice.send({ ...publish, id: 2 })
+    expect(calls).toBe(1)
+    expect(alice.answers()).toEqual([
+      { t: 'ack', id: 1, seq: 1 },
+      { t: 'ack', id: 2, seq: 1 },
+    ])
+    expect(received(watcher)).toEqual([{ text: 'once', from: 'alice' }])
+  })
+
+  test('a hook that throws is answered internal and reported; a RealtimeError it throws is answered with its code', async () => {
+    const { server, watcher, alice } = withHook(({ data, userId }) => {
+      if (data.text === 'boom') throw new Error('boom')
+      if (data.text === 'muted') throw new ForbiddenError('You are muted.')
+      if (data.text === 'rude') throw new ValidationError('Be nice.', [{ message: 'Rude word', path: ['text'] }])
+      return { ...data, from: userId }
+    })
+    for (const [index, text] of ['boom', 'muted', 'rude', 'fine'].entries()) {
+      await alice.send({ t: 'pub', id: index + 1, ch: CHAT, data: { text } })
+    }
+    expect(alice.answers()).toEqual([
+      { t: 'err', id: 1, code: 'internal', msg: `The server's onPublish of channel "chat" failed.` },
+      { t: 'err', id: 2, code: 'forbidden', msg: 'You are muted.' },
+      { t: 'err', id: 3, code: 'invalid', msg: 'Be nice.', issues: [{ message: 'Rude word', path: ['text'] }] },
+      { t: 'ack', id: 4, seq: 1 },
+    ])
+    expect(server.reported.map((error) => (error as Error).message)).toEqual(['boom'])
+    expect(received(watcher)).toEqual([{ text: 'fine', from: 'alice' }])
+  })
+
+  test("a hook result that is not JSON is the server's mistake: answered internal and reported", async () => {
+    const { server, watcher, alice } = withHook(({ data, userId }) =>
+      data.text === 'bad' ? ({ text: data.text, from: userId, n: 10n } as never) : { ...data, from: userId },
+    )
+    await alice.send({ t: 'pub', id: 1, ch: CHAT, data: { text: 'bad' } })
+    await alice.send({ t: 'pub', id: 2, ch: CHAT, data: { text: 'good' } })
+    expect(alice.answers()).toEqual([
+      { t: 'err', id: 1, code: 'internal', msg: 'The server shaped an invalid payload.' },
+      { t: 'ack', id: 2, seq: 1 },
+    ])
+    expect(server.reported).toHaveLength(1)
+    expect(received(watcher)).toEqual([{ text: 'good', from: 'alice' }])
+  })
+
+  test('a hook past hookTimeoutMs is answered internal and reported; the channel moves on', async () => {
+    const { server, alice } = withHook(
+      ({ data, userId }) => (data.text === 'stuck' ? new Promise<never>(() => {}) : { ...data, from: userId }),
+      { hookTimeoutMs: 50 },
+    )
+    const bob = server.connect('bob')
+    const stuck = alice.send({ t: 'pub', id: 1, ch: CHAT, data: { text: 'stuck' } })
+    const behind = bob.send({ t: 'pub', id: 1, ch: CHAT, data: { text: 'behind' } })
+    await flush()
+    await vi.advanceTimersByTimeAsync(49)
+    expect([...alice.answers(), ...bob.answers()]).toEqual([])
+    await vi.advanceTimersByTimeAsync(1)
+    await Promise.all([stuck, behind])
+    expect(alice.answers()).toEqual([
+      {
+        t: 'err',
+        id: 1,
+        code: 'internal',
+        msg: 'onPublish of channel "chat" did not settle within hookTimeoutMs (50 ms).',
+      },
+    ])
+    expect(bob.answers()).toEqual([{ t: 'ack', id: 1, seq: 1 }])
+    expect(server.reported.map((error) => (error as Error).name)).toEqual(['HookTimeout'])
+  })
+
+  test("one channel's hooks run one at a time in arrival order; another channel's do not wait for them", async () => {
+    const gate = deferred()
+    const log: string[] = []
+    const { server, watcher, alice } = withHook(async ({ data, userId }) => {
+      log.push(`start ${data.text}`)
+      if (data.text === 'first') await gate.promise
+      log.push(`end ${data.text}`)
+      return { ...data, from: userId }
+    })
+    const bob = server.connect('bob')
+    const carol = server.connect('carol')
+    const first = alice.send({ t: 'pub', id: 1, ch: CHAT, data: { text: 'first' } })
+    const second = bob.send({ t: 'pub', id: 1, ch: CHAT, data: { text: 'second' } })
+    await carol.send({ t: 'pub', id: 1, ch: '["chat",{"roomId":"2"}]', data: { text: 'elsewhere' } })
+    expect(carol.answers()).toEqual([{ t: 'ack', id: 1, seq: 1 }])
+    expect(log).toEqual(['start first', 'start elsewhere', 'end elsewhere'])
+    gate.resolve()
+    await Promise.all([first, second])
+    expect(log.slice(3)).toEqual(['end first', 'start second', 'end second'])
+    expect([alice.answers(), bob.answers()]).toEqual([[{ t: 'ack', id: 1, seq: 1 }], [{ t: 'ack', id: 1, seq: 2 }]])
+    expect(received(watcher)).toEqual([
+      { text: 'first', from: 'alice' },
+      { text: 'second', from: 'bob' },
+    ])
+  })
+})
+
+describe('presence schemas and hooks', () => {
+  const room = presenceChannel('room', { state: v.object({ name: v.string(), cursor: v.optional(v.number()) }) })
+  type RoomHooks = Parameters<typeof defineServerChannel<typeof room, string>>[1]
+
+  /** A server whose room has the valibot state schema (and `hooks`), and a watcher (`w`) present in it. */
+  const withHooks = async (hooks?: RoomHooks, options: FakeServerOptions = {}) => {
+    const server = fakeServer({ channels: [hooks ? defineServerChannel(room, hooks) : room], ...options })
+    const watcher = server.connect('watcher', 'w')
+    await watcher.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 'W' } })
+    /** A client `uid` (connection `cid`) present in the room with `{ name: uid }`. */
+    const join = async (uid: string, cid: string) => {
+      const client = server.connect(uid, cid)
+      await client.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: uid } })
+      return client
+    }
+    return { server, watcher, join }
+  }
+  const leaves = (client: FakeClient) =>
+    presenceFrames(client)
+      .filter((frame) => frame.ev === 'leave')
+      .map((frame) => frame.cid)
+
+  test('a state schema refuses a join and an update with its issues; nothing is announced', async () => {
+    const { server, watcher } = await withHooks()
+    const alice = server.connect('alice', 'a')
+    await alice.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 1 } })
+    await alice.send({ t: 'pjoin', id: 2, ch: ROOM, state: { name: 'A' } })
+    await alice.send({ t: 'pset', id: 3, ch: ROOM, patch: { cursor: 'far' } })
+    expect(alice.answers().map(outcome)).toEqual(['invalid:name', 'ack', 'invalid:cursor'])
+    expect(alice.answers()[0].msg).toMatch(/^Invalid presence state \(the channel's schema\): name: /)
+    expect(presenceFrames(watcher).map((frame) => frame.ev)).toEqual(['join'])
+    expect(await server.core.members(ROOM)).toEqual([
+      { cid: 'w', uid: 'watcher', state: { name: 'W' } },
+      { cid: 'a', uid: 'alice', state: { name: 'A' } },
+    ])
+  })
+
+  test('onJoin may replace the state: the ack lists it, the others see it; rejoin tells a second join', async () => {
+    const rejoins: boolean[] = []
+    const { server, watcher } = await withHooks({
+      onJoin: ({ state, rejoin, userId }) => {
+        rejoins.push(rejoin)
+        return userId === 'watcher' ? undefined : { name: `${state.name} (${userId})` }
+      },
+    })
+    const alice = server.connect('alice', 'a')
+    await alice.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 'A' } })
+    await alice.send({ t: 'pjoin', id: 2, ch: ROOM, state: { name: 'A2' } })
+    expect(rejoins).toEqual([false, false, true])
+    expect(alice.answers()[0].members).toEqual([
+      { cid: 'w', uid: 'watcher', state: { name: 'W' } },
+      { cid: 'a', uid: 'alice', state: { name: 'A (alice)' } },
+    ])
+    expect(presenceFrames(watcher).map((frame) => [frame.ev, frame.m.state])).toEqual([
+      ['join', { name: 'A (alice)' }],
+      ['join', { name: 'A2 (alice)' }],
+    ])
+  })
+
+  test('an update the schema or onUpdate reshapes reaches the others whole (a join); a plain patch as an update', async () => {
+    const updates: unknown[] = []
+    const { server, watcher } = await withHooks({
+      onUpdate: ({ state, previous, patch }) => {
+        updates.push({ state, previous, patch })
+        return state.cursor !== undefined && state.cursor > 100 ? { ...state, cursor: 100 } : undefined
+      },
+    })
+    const alice = server.connect('alice', 'a')
+    await alice.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 'A' } })
+    await alice.send({ t: 'pset', id: 2, ch: ROOM, patch: { cursor: 1 } })
+    await alice.send({ t: 'pset', id: 3, ch: ROOM, patch: { cursor: 500 } }) // clamped by onUpdate
+    await alice.send({ t: 'pset', id: 4, ch: ROOM, patch: { color: 'red' } }) // not in the schema: stripped
+    const whole = { t: 'pres', ch: ROOM, ev: 'join', m: { cid: 'a', uid: 'alice', state: { name: 'A', cursor: 100 } } }
+    expect(presenceFrames(watcher).slice(1)).toEqual([
+      { t: 'pres', ch: ROOM, ev: 'update', cid: 'a', patch: { cursor: 1 } },
+      whole,
+      whole,
+    ])
+    expect(updates[1]).toEqual({
+      state: { name: 'A', cursor: 500 },
+      previous: { name: 'A', cursor: 1 },
+      patch: { cursor: 500 },
+    })
+    expect(alice.answers().map(outcome)).toEqual(['ack', 'ack', 'ack', 'ack'])
+    expect(await server.core.members(ROOM)).toContainEqual(whole.m)
+  })
+
+  test('onLeave runs after a leave, a goodbye and a grace expiry (identity undefined, last state), not a takeover', async () => {
+    const left: unknown[] = []
+    const { server, watcher, join } = await withHooks(
+      {
+        onLeave: ({ connectionId, userId, identity, state, params }) => {
+          left.push({ connectionId, userId, identity, state, params })
+        },
+      },
+      { presenceGraceMs: 1000 },
+    )
+    const alice = await join('alice', 'a')
+    await alice.send({ t: 'pleave', id: 2, ch: ROOM })
+    const bob = await join('bob', 'b')
+    bob.session.closed(1000)
+    const carol = await join('carol', 'c')
+    await carol.send({ t: 'pset', id: 2, ch: ROOM, patch: { cursor: 7 } })
+    carol.session.closed(1006)
+    // Dave drops and resumes within the grace period; Erin's half-dead socket is replaced: neither leaves.
+    const dave = await join('dave', 'd')
+    dave.session.closed(1006)
+    const erin = await join('erin', 'e')
+    const daveBack = server.connect('dave')
+    await daveBack.session.takeOver({ cid: 'd', uid: 'dave', channels: dave.session.presence ?? [] })
+    await daveBack.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 'dave' } })
+    const erinBack = server.connect('erin')
+    await erinBack.session.takeOver({ cid: 'e', uid: 'erin', channels: [ROOM], session: erin.session })
+    await erinBack.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 'erin' } })
+    await flush()
+    const member = (uid: string, identity: string | undefined, state: object) => ({
+      connectionId: uid[0],
+      userId: uid,
+      identity,
+      state,
+      params: undefined,
+    })
+    expect(left).toEqual([member('alice', 'alice', { name: 'alice' }), member('bob', 'bob', { name: 'bob' })])
+    await vi.advanceTimersByTimeAsync(1000)
+    await flush()
+    expect(left.slice(2)).toEqual([member('carol', undefined, { name: 'carol', cursor: 7 })])
+    await vi.advanceTimersByTimeAsync(5000)
+    await flush()
+    expect(left).toHaveLength(3)
+    expect(leaves(watcher)).toEqual(['a', 'b', 'c'])
+    expect((await server.core.members(ROOM)).map((entry) => entry.cid)).toEqual(['w', 'd', 'e'])
+  })
+
+  test('an onLeave that throws is reported and breaks nothing', async () => {
+    const { server, watcher, join } = await withHooks({
+      onLeave: ({ userId }) => {
+        throw userId === 'alice' ? new Error('audit is down') : new ForbiddenError('typed, still a failure')
+      },
+    })
+    const alice = await join('alice', 'a')
+    await alice.send({ t: 'pleave', id: 2, ch: ROOM })
+    const bob = await join('bob', 'b')
+    bob.session.closed(1000)
+    await flush()
+    await alice.send({ t: 'pjoin', id: 3, ch: ROOM, state: { name: 'again' } })
+    expect(alice.answers().map(outcome)).toEqual(['ack', 'ack', 'ack'])
+    expect(leaves(watcher)).toEqual(['a', 'b'])
+    expect(server.reported.map((error) => (error as Error).message)).toEqual([
+      'audit is down',
+      'typed, still a failure',
+    ])
+  })
+
+  test('a join or update whose hook still runs when its client goes leaves no member and announces nothing', async () => {
+    const gate = deferred()
+    const { server, watcher, join } = await withHooks({
+      onJoin: async ({ userId }) => {
+        if (userId === 'alice' || userId === 'bob') await gate.promise
+      },
+      onUpdate: async ({ state }) => {
+        await gate.promise
+        return { ...state, name: 'reshaped' }
+      },
+    })
+    const carol = await join('carol', 'c')
+    const alice = server.connect('alice', 'a')
+    const bob = server.connect('bob', 'b')
+    const pending = [
+      alice.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 'x' } }),
+      bob.send({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 'x' } }),
+      carol.send({ t: 'pset', id: 2, ch: ROOM, patch: { cursor: 1 } }),
+    ]
+    await flush()
+    alice.session.closed(1000) // goodbye
+    bob.session.closed(1006) // dropped: its presence would stay for the grace period
+    carol.session.closed(1000)
+    gate.resolve()
+    await Promise.all(pending)
+    await flush()
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(await server.core.members(ROOM)).toEqual([{ cid: 'w', uid: 'watcher', state: { name: 'W' } }])
+    expect(presenceFrames(watcher).map((frame) => `${frame.ev} ${frame.cid ?? frame.m.cid}`)).toEqual([
+      'join c',
+      'leave c',
+    ])
+  })
+})
+
+test("server-side reads: the engine's getPresence and getHistory", async () => {
+  const engine = createRealtimeEngine<string>({ rateLimit: false })
+  const frames: any[] = []
+  const connection = engine.connect('alice', { send: (frame) => frames.push(JSON.parse(frame.text)), close: () => {} })
+  connection.receive(JSON.stringify({ t: 'pjoin', id: 1, ch: ROOM, state: { name: 'A' } }))
+  for (let n = 1; n <= 3; n++) await engine.publish(['feed'], { n })
+  await flush()
+  expect(frames.at(-1)).toMatchObject({ t: 'ack', id: 1 })
+  expect(await engine.getPresence(['room'])).toEqual([
+    { connectionId: connection.id, userId: 'alice', state: { name: 'A' } },
+  ])
+  const history = [1, 2, 3].map((n) => ({ seq: n, data: { n } }))
+  expect(await engine.getHistory(['feed'])).toEqual(history)
+  expect(await engine.getHistory(['feed'], { limit: 2 })).toEqual(history.slice(1))
+  expect(await engine.getHistory(['quiet'])).toEqual([])
+  await expect(engine.getHistory(['feed'], { limit: 0 })).rejects.toThrow(InvalidOptionsError)
+  await engine.close()
 })

@@ -163,6 +163,23 @@ export class ChannelCore<I = unknown> {
     return dataJson
   }
 
+  /**
+   * Checks what a schema or hook of the server returned: a value a client could not have sent (not
+   * JSON, not an object) is the server's mistake, reported to `onError` and answered `internal`; too
+   * large stays `too_large` (the client can send less).
+   */
+  #fromServer<T>(check: () => T): T {
+    try {
+      return check()
+    } catch (error) {
+      if (error instanceof TooLargeError) throw error
+      this.config.onError(
+        new TypeError(`A channel schema or hook returned an invalid value: ${(error as Error).message}`),
+      )
+      throw new ServerError('The server shaped an invalid payload.')
+    }
+  }
+
   /** A presence state a schema or hook returned, checked as a client's is. @throws {InvalidError} {@link TooLargeError} */
   #checkState(state: unknown): Record<string, unknown> {
     if (typeof state !== 'object' || state === null || Array.isArray(state)) {
@@ -294,7 +311,7 @@ export class ChannelCore<I = unknown> {
           if (shaped === DROP) return session.answer(id, ackFrame(id))
           if (shaped !== undefined) data = shaped
         }
-        const json = data === frame.data ? dataJson : this.#messageJson(data)
+        const json = data === frame.data ? dataJson : this.#fromServer(() => this.#messageJson(data))
         // The channel is looked up again: its state may have expired while the hook ran.
         const { seq } = await this.#append(this.host.open(ch), json, idem)
         session.answer(id, ackSeqFrame(id, seq))
@@ -330,13 +347,20 @@ export class ChannelCore<I = unknown> {
           const context = { ...this.#context(session, ch), state, rejoin }
           state = (await this.#hook(ch, 'onJoin', () => onJoin(context))) ?? state
         }
-        await this.#enter(session, id, ch, state === frame.state ? state : this.#checkState(state))
+        await this.#enter(
+          session,
+          id,
+          ch,
+          state === frame.state ? state : this.#fromServer(() => this.#checkState(state)),
+        )
       }),
     )
   }
 
   /** Makes `session` a member of channel `ch` with `state`, announcing it, and answers with the members. */
   #enter(session: Session<I>, id: number, ch: string, state: Record<string, unknown>): MaybePromise<void> {
+    // A session that ended while its hook ran would stay a member nobody removes.
+    if (!session.open) return
     const ports = this.host.open(ch)
     session.enter(ch)
     return settle(ports.members.join(session, state), () => {
@@ -368,7 +392,8 @@ export class ChannelCore<I = unknown> {
         }
         // A state the schema or hook changed beyond the patch reaches the others whole.
         const same = next === merged || JSON.stringify(next) === JSON.stringify(merged)
-        await this.#set(session, id, ports, same ? next : this.#checkState(next), same ? patch : undefined)
+        const checked = same ? next : this.#fromServer(() => this.#checkState(next))
+        await this.#set(session, id, ports, checked, same ? patch : undefined)
       })
     })
   }
@@ -381,6 +406,8 @@ export class ChannelCore<I = unknown> {
     state: Record<string, unknown>,
     patch: Record<string, unknown> | undefined,
   ): MaybePromise<void> {
+    // A member that left while its hook ran is not announced again.
+    if (!session.open) return
     const { ch } = ports
     return settle(ports.members.update(session, state), () => {
       const frame = patch

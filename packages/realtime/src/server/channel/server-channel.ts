@@ -63,16 +63,18 @@ type MaybePromise<T> = T | Promise<T>
 
 /**
  * Server hooks of one channel. They run on the server, in order per channel (one at a time, in the
- * order the requests arrive), before anything is sent to other clients. Throw a `RealtimeError`
- * (`InvalidError`, `ForbiddenError`...) to refuse the request with it; any other error is reported
- * to `onError` and answered `internal`, as is a hook that takes longer than `hookTimeoutMs`.
+ * order the requests arrive at this server process), before anything is sent to other clients.
+ * Throw a `RealtimeError` (`InvalidError`, `ForbiddenError`...) to refuse the request with it; any
+ * other error is reported to `onError` and answered `internal`, as is a hook that takes longer than
+ * `hookTimeoutMs` (the channel's next request then goes ahead: the late hook's result is ignored).
  */
 export interface ChannelHooks<I = unknown, P = any, M = unknown, In = M, S extends object = PresenceState> {
   /**
    * A client publishes. Return the message to deliver (such as `data` with the sender's verified id
    * and the server's time), nothing to deliver `data` as it is, or {@link DROP} to deliver nothing.
    * Not called for server-side publishes (they are trusted), nor again for a publish the client
-   * resent after a dropped connection (it was applied once).
+   * resent after a dropped connection once it was applied (a dropped one is asked again). A value
+   * that is not JSON is the server's mistake: reported to `onError`, answered `internal`.
    */
   onPublish?(context: PublishContext<I, P, In>): MaybePromise<M | undefined | typeof DROP | void>
   /** A client joins presence. Return the state to keep (such as a verified name), or nothing to keep `state`. */

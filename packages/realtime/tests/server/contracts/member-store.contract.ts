@@ -19,14 +19,22 @@ export interface MembersUnderTest {
   release(conn: string, until: number): Promise<void>
   /** Connection `conn` claims the member with connection id `cid`; its session id becomes `cid`. */
   claim(cid: string, conn: string, until: number): Promise<boolean>
-  /** The expired members: their ids, and the connection that held each (or null when released). */
-  expire(now: number): Promise<{ expired: { cid: string; owner: string | null }[]; next: number | undefined }>
+  /** The expired members: their ids, users and last states, and the connection that held each (or null when released). */
+  expire(now: number): Promise<{ expired: ExpiredUnderTest[]; next: number | undefined }>
   announce(frame: string, except: string | null): Promise<void>
   /** Frames each connection was sent, by connection. */
   sent(): Promise<Record<string, string[]>>
   /** Reads the members again as a new instance would (after an eviction): for stores that persist. */
   reopen(): Promise<void>
   dispose(): Promise<void>
+}
+
+/** An expired member as the contract sees it: its holder named by connection (null when released). */
+export interface ExpiredUnderTest {
+  cid: string
+  uid: string
+  state: Record<string, unknown>
+  owner: string | null
 }
 
 export type MembersFactory = () => Promise<MembersUnderTest>
@@ -98,6 +106,7 @@ export function memberStoreContract(name: string, create: MembersFactory, { pers
       const members = await open()
       await members.join('c1', { who: 'alice' })
       await members.join('c2', { who: 'bob' })
+      await members.update('c1', { who: 'alice', away: true })
       await members.release('c1', 1000)
       await members.release('c2', 2000)
       expect((await members.list()).map((member) => member.cid)).toEqual(['id-c1', 'id-c2'])
@@ -105,7 +114,9 @@ export function memberStoreContract(name: string, create: MembersFactory, { pers
       await members.announce('{"t":"pres"}', null)
       expect(Object.values(await members.sent()).flat()).toEqual([])
       expect(await members.expire(999)).toEqual({ expired: [], next: 1000 })
-      expect(await members.expire(1000)).toEqual({ expired: [{ cid: 'id-c1', owner: null }], next: 2000 })
+      // Its last state goes with it (for onLeave).
+      const expired = { cid: 'id-c1', uid: 'alice', state: { who: 'alice', away: true }, owner: null }
+      expect(await members.expire(1000)).toEqual({ expired: [expired], next: 2000 })
       expect(await members.list()).toEqual([{ cid: 'id-c2', uid: 'bob', state: { who: 'bob' } }])
     })
 
@@ -124,7 +135,8 @@ export function memberStoreContract(name: string, create: MembersFactory, { pers
       expect((await members.sent()).c4).toEqual(['{"t":"pres"}'])
       // Claimed, not joined again: it lapses at the new deadline, and its holder is named.
       expect(await members.expire(1000)).toEqual({ expired: [], next: 5000 })
-      expect(await members.expire(5000)).toEqual({ expired: [{ cid: 'id-c1', owner: 'c4' }], next: undefined })
+      const expired = { cid: 'id-c1', uid: 'alice', state: { who: 'alice' }, owner: 'c4' }
+      expect(await members.expire(5000)).toEqual({ expired: [expired], next: undefined })
 
       // Joined again: no deadline.
       await members.join('c3', { who: 'carol' })
@@ -168,8 +180,10 @@ export function memberStoreContract(name: string, create: MembersFactory, { pers
         ])
         expect(await members.state('c4')).toEqual({ n: 3 })
         expect(await members.state('c2')).toEqual({ n: 2 })
-        expect(await members.expire(1000)).toEqual({ expired: [{ cid: 'id-c1', owner: null }], next: 3000 })
-        expect(await members.expire(3000)).toEqual({ expired: [{ cid: 'id-c3', owner: 'c4' }], next: undefined })
+        const released = { cid: 'id-c1', uid: 'alice', state: { n: 1 }, owner: null }
+        expect(await members.expire(1000)).toEqual({ expired: [released], next: 3000 })
+        const claimed = { cid: 'id-c3', uid: 'carol', state: { n: 3 }, owner: 'c4' }
+        expect(await members.expire(3000)).toEqual({ expired: [claimed], next: undefined })
       })
     }
   })
@@ -214,7 +228,12 @@ export function driveMembers(
     async expire(now) {
       const { expired, next } = await members.expire(now)
       return {
-        expired: expired.map(({ cid, owner }) => ({ cid, owner: owner ? (names.get(owner) ?? '?') : null })),
+        expired: expired.map(({ cid, uid, state, owner }) => ({
+          cid,
+          uid,
+          state,
+          owner: owner ? (names.get(owner) ?? '?') : null,
+        })),
         next,
       }
     },
