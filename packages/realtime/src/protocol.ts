@@ -150,6 +150,8 @@ export type ServerFrame =
       epoch?: string
       reset?: boolean
       members?: WireMember[]
+      /** A presence update's state when the server reshaped it (a schema's output, an `onUpdate` hook). */
+      state?: Record<string, unknown>
       rows?: unknown[]
     }
   /** `issues`: what a channel schema found wrong (with code `invalid`). */

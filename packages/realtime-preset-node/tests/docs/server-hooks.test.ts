@@ -76,10 +76,15 @@ test('presence: others see the name the server knows; onLeave records the leave'
   await bobLeaves.ready
   const adaAsBobSees = () => bob.getSnapshot().others.find((member) => member.userId === 'ada')?.state
   expect(adaAsBobSees()).toEqual({ name: 'Ada Lovelace', cursor: null })
-  // An update keeps the name the server set; the member's own snapshot keeps what it sent.
+  // The member's own snapshot shows the name the server set once its join is answered.
+  expect(ada.getSnapshot().self?.state).toEqual({ name: 'Ada Lovelace', cursor: null })
+  // An update keeps the name the server set, for the others and, once answered, for the member itself.
   ada.update({ name: 'Mallory', cursor: { x: 1, y: 2 } })
+  expect(ada.getSnapshot().self?.state).toEqual({ name: 'Mallory', cursor: { x: 1, y: 2 } }) // at once, locally
   await eventually(() => expect(adaAsBobSees()).toEqual({ name: 'Ada Lovelace', cursor: { x: 1, y: 2 } }))
-  expect(ada.getSnapshot().self?.state).toEqual({ name: 'Mallory', cursor: { x: 1, y: 2 } })
+  await eventually(() =>
+    expect(ada.getSnapshot().self?.state).toEqual({ name: 'Ada Lovelace', cursor: { x: 1, y: 2 } }),
+  )
   // A state the schema refuses: the join fails with its issues.
   const carol = getPresence(makeClient(server, 'carol'), board)
   await expect(carol.enter({ name: 'c'.repeat(41), cursor: null }).ready).rejects.toThrow(ValidationError)

@@ -222,6 +222,12 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
     this.core
       .linkFor(this.ch)
       .request({ t: 'pset', ch: this.ch, patch: patch as Record<string, unknown> })
+      .then(({ state }) => {
+        // The server reshaped it (a schema, an onUpdate hook): its version, with what changed since.
+        if (!state || this.#state === undefined) return
+        this.#state = { ...state, ...this.#pendingPatch } as S
+        this.#publishSnapshot()
+      })
       .catch((error: RealtimeError) => {
         // A dropped update is not lost: the rejoin after the reconnect carries the whole state.
         if (error.code === 'offline' || error.code === 'connection_lost') return

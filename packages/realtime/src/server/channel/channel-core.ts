@@ -414,7 +414,8 @@ export class ChannelCore<I = unknown> {
         ? serverFrame({ t: 'pres', ch, ev: 'update', cid: session.id, patch })
         : serverFrame({ t: 'pres', ch, ev: 'join', m: { cid: session.id, uid: session.userId, state } })
       ports.members.announce(frame, session)
-      session.answer(id, ackFrame(id))
+      // A reshaped state goes back to its member too, so its own view agrees.
+      session.answer(id, patch ? ackFrame(id) : serverFrame({ t: 'ack', id, state }))
     })
   }
 
