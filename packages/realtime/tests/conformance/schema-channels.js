@@ -26,7 +26,8 @@ export const shaped = defineChannel('shaped', {
 
 /**
  * Presence whose state is `{ name }` (at most 20 characters): `onJoin` refuses a name that is not
- * the member's verified user id (ForbiddenError) and stamps it when none is given.
+ * the member's verified user id (ForbiddenError) and stamps it when none is given; `onUpdate` keeps
+ * it (an update cannot rename a member); `onLeave` reports to {@link LEAVES}.
  */
 export const badges = presenceChannel('shaped-presence', {
   params: z.object({ roomId: z.string() }),
@@ -59,6 +60,7 @@ export function schemaChannels(publish) {
         }
         return { ...state, name: userId }
       },
+      onUpdate: ({ state, userId }) => ({ ...state, name: userId }),
       async onLeave({ channel, userId, state }) {
         await publish(LEAVES, { channel, userId, state })
       },

@@ -87,10 +87,14 @@ export function schemasAndHooksSuite(start: (options?: HarnessOptions) => Promis
       const typed: { text: string; from: string; at: number }[] = []
       await server.client('carol').subscribe(shaped({ roomId: 'r1' }), (message) => typed.push(message)).ready
       await server.client('mallory').publish(room('r1'), { text: 'I am alice', from: 'alice', at: 0 })
-      await server.client('alice').publish(shaped({ roomId: 'r1' }), { text: 'hello' })
+      // Requests sent together are shaped and delivered in the order they were sent.
+      const alice = server.client('alice')
+      const texts = Array.from({ length: 10 }, (_, i) => `hello ${i}`)
+      const positions = await Promise.all(texts.map((text) => alice.publish(shaped({ roomId: 'r1' }), { text })))
+      expect(positions.map(({ seq }) => seq)).toEqual(texts.map((_, i) => i + 2))
       const expected = [
         { text: 'I am alice', from: 'mallory', at: expect.any(Number) },
-        { text: 'hello', from: 'alice', at: expect.any(Number) },
+        ...texts.map((text) => ({ text, from: 'alice', at: expect.any(Number) })),
       ]
       await eventually(() => expect(got.map(({ data }) => data)).toEqual(expected))
       await eventually(() => expect(typed).toEqual(expected))
@@ -180,6 +184,35 @@ export function schemasAndHooksSuite(start: (options?: HarnessOptions) => Promis
       expect([...seen]).toEqual(['carol', 'dave'])
       const members = await server.getPresence(badges('r1'))
       expect(members.map(({ userId }) => userId)).toEqual(['watcher', 'carol', 'dave'])
+    })
+
+    test('an update its schema refuses is answered with the issues; onUpdate reshapes what others see', async () => {
+      const server = await start()
+      const watcher = getPresence(server.client('watcher'), badges('r1'))
+      await watcher.enter({}).ready
+      const states: unknown[] = []
+      watcher.subscribe(() => states.push(...watcher.getSnapshot().others.map(({ state }) => state)))
+      const ch = JSON.stringify(badges('r1'))
+      const socket = await rawSocket(server.socketUrl(ch, 'v=1&token=mallory'))
+      expect(await socket.request({ t: 'pjoin', id: 1, ch, state: {} })).toMatchObject({ t: 'ack' })
+      expect(await socket.request({ t: 'pset', id: 2, ch, patch: { name: 'x'.repeat(21) } })).toEqual({
+        t: 'err',
+        id: 2,
+        code: 'invalid',
+        msg: expect.any(String),
+        issues: [{ path: ['name'], message: expect.any(String) }],
+      })
+      // A rename is accepted, and reshaped by onUpdate: others keep seeing the verified name.
+      expect(await socket.request({ t: 'pset', id: 3, ch, patch: { name: 'alice' } })).toEqual({ t: 'ack', id: 3 })
+      // A barrier: a member joining after the updates is seen after anything they announced.
+      await getPresence(server.client('zed'), badges('r1')).enter({}).ready
+      await eventually(() =>
+        expect(watcher.getSnapshot().others.map(({ userId }) => userId)).toEqual(['mallory', 'zed']),
+      )
+      expect(watcher.getSnapshot().others[0]?.state).toEqual({ name: 'mallory' })
+      expect(states).not.toContainEqual({ name: 'alice' })
+      expect(states).not.toContainEqual({ name: 'x'.repeat(21) })
+      socket.ws.close()
     })
 
     test('onLeave runs when a member leaves, says goodbye, or does not come back within the grace period', async () => {
