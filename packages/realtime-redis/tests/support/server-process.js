@@ -144,6 +144,12 @@ async function stop() {
   return {}
 }
 
+/** The running server. @throws {Error} when none is. */
+function started() {
+  if (!current) throw new Error('not started')
+  return current
+}
+
 /** @param {any} message */
 async function handle(message) {
   switch (message.t) {
@@ -151,16 +157,12 @@ async function handle(message) {
       return start(message.options, message.port)
     case 'stop':
       return stop()
-    case 'publish': {
-      if (!current) throw new Error('not started')
-      return { position: await current.realtime.publish(message.channel, message.data) }
-    }
+    case 'publish':
+      return { position: await started().realtime.publish(message.channel, message.data) }
     case 'presence':
-      if (!current) throw new Error('not started')
-      return { members: await current.realtime.getPresence(message.channel) }
+      return { members: await started().realtime.getPresence(message.channel) }
     case 'history':
-      if (!current) throw new Error('not started')
-      return { messages: await current.realtime.getHistory(message.channel, message.options) }
+      return { messages: await started().realtime.getHistory(message.channel, message.options) }
     case 'subscriberCount':
       return { count: current?.realtime.engine.subscriberCount(message.channel) ?? 0 }
     case 'stats':

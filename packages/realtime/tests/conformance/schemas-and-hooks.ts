@@ -270,6 +270,10 @@ export function schemasAndHooksSuite(start: (options?: HarnessOptions) => Promis
       expect(got.map(({ seq }) => seq)).toEqual([1, 2, 3, 4])
       expect(await server.getHistory(room('r2'))).toEqual(got)
       expect(await server.getHistory(room('r2'), { limit: 2 })).toEqual(got.slice(-2))
+      await expect(server.getHistory(room('r2'), { limit: 0 })).rejects.toMatchObject({
+        code: 'invalid',
+        message: 'Option "limit" must be an integer >= 1; got 0.',
+      })
     })
   })
 }
