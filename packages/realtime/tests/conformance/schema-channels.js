@@ -27,7 +27,8 @@ export const shaped = defineChannel('shaped', {
 /**
  * Presence whose state is `{ name }` (at most 20 characters): `onJoin` refuses a name that is not
  * the member's verified user id (ForbiddenError) and stamps it when none is given; `onUpdate` keeps
- * it (an update cannot rename a member); `onLeave` reports to {@link LEAVES}.
+ * it (an update cannot rename a member); `onLeave` reports to {@link LEAVES}. Both look `slow-*`
+ * users up for a while.
  */
 export const badges = presenceChannel('shaped-presence', {
   params: z.object({ roomId: z.string() }),
@@ -36,6 +37,14 @@ export const badges = presenceChannel('shaped-presence', {
 
 /** Where `onLeave` of {@link badges} reports (a server-side publish): `{ channel, userId, state }`. */
 export const LEAVES = /** @type {['shaped-leaves']} */ (['shaped-leaves'])
+
+/**
+ * Users named `slow-*` take a while to look up, as in a database (well within HOOK_TIMEOUT_MS).
+ * @param {string} userId
+ */
+async function lookUp(userId) {
+  if (userId.startsWith('slow-')) await new Promise((resolve) => setTimeout(resolve, HOOK_TIMEOUT_MS / 3))
+}
 
 /**
  * The `channels` option of a harness server.
@@ -54,13 +63,17 @@ export function schemaChannels(publish) {
       },
     }),
     defineServerChannel(badges, {
-      onJoin({ state, userId }) {
+      async onJoin({ state, userId }) {
         if (state.name !== undefined && state.name !== userId) {
           throw new ForbiddenError(`You are ${userId}, not ${state.name}.`)
         }
+        await lookUp(userId)
         return { ...state, name: userId }
       },
-      onUpdate: ({ state, userId }) => ({ ...state, name: userId }),
+      async onUpdate({ state, userId }) {
+        await lookUp(userId)
+        return { ...state, name: userId }
+      },
       async onLeave({ channel, userId, state }) {
         await publish(LEAVES, { channel, userId, state })
       },

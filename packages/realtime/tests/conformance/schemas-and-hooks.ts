@@ -215,6 +215,31 @@ export function schemasAndHooksSuite(start: (options?: HarnessOptions) => Promis
       socket.ws.close()
     })
 
+    test('a connection closed while its onJoin or onUpdate runs leaves no member behind', async () => {
+      const server = await start()
+      const watcher = getPresence(server.client('watcher'), badges('r1'))
+      await watcher.enter({}).ready
+      const seen: string[][] = []
+      watcher.subscribe(() => seen.push(watcher.getSnapshot().others.map(({ userId }) => userId)))
+      const ch = JSON.stringify(badges('r1'))
+      const joiner = await rawSocket(server.socketUrl(ch, 'v=1&token=slow-joiner'))
+      joiner.send({ t: 'pjoin', id: 1, ch, state: {} })
+      joiner.ws.close() // a goodbye, while the join's hook is still looking the user up
+      const updater = await rawSocket(server.socketUrl(ch, 'v=1&token=slow-updater'))
+      expect(await updater.request({ t: 'pjoin', id: 1, ch, state: {} })).toMatchObject({ t: 'ack' })
+      await eventually(() => expect(seen.at(-1)).toEqual(['slow-updater']))
+      updater.send({ t: 'pset', id: 2, ch, patch: { name: 'renamed' } })
+      updater.ws.close() // the same while the update's hook runs
+      await Promise.all([joiner.closed, updater.closed])
+      // A barrier: a channel's hooks run one at a time, so a join after them is handled after them
+      // (on one server; across the Redis processes it may overtake them, and the check is weaker).
+      await getPresence(server.client('zed'), badges('r1')).enter({}).ready
+      await eventually(() => expect(seen.at(-1)).toEqual(['zed']))
+      expect(seen.flat()).not.toContain('slow-joiner')
+      const members = await server.getPresence(badges('r1'))
+      expect(members.map(({ userId }) => userId)).toEqual(['watcher', 'zed'])
+    })
+
     test('onLeave runs when a member leaves, says goodbye, or does not come back within the grace period', async () => {
       const server = await start({ presenceGraceMs: 100 })
       const leaves: unknown[] = []
