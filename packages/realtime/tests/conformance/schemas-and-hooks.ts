@@ -173,7 +173,9 @@ export function schemasAndHooksSuite(start: (options?: HarnessOptions) => Promis
       expect(eve.getSnapshot()).toMatchObject({ status: 'error', error: forged })
 
       // onJoin stamps the verified name; the schema's output (unknown keys stripped) is what others see.
-      await getPresence(server.client('carol'), badges('r1')).enter({}).ready
+      const carol = getPresence(server.client('carol'), badges('r1'))
+      await carol.enter({}).ready
+      expect(carol.getSnapshot().self?.state).toEqual({ name: 'carol' }) // the joiner keeps the shaped state too
       await getPresence(server.client('dave'), badges('r1')).enter({ name: 'dave', role: 'admin' }).ready
       await eventually(() =>
         expect(watcher.getSnapshot().others.map(({ userId, state }) => ({ userId, state }))).toEqual([
@@ -213,6 +215,14 @@ export function schemasAndHooksSuite(start: (options?: HarnessOptions) => Promis
       expect(states).not.toContainEqual({ name: 'alice' })
       expect(states).not.toContainEqual({ name: 'x'.repeat(21) })
       socket.ws.close()
+      await eventually(() => expect(watcher.getSnapshot().others.map(({ userId }) => userId)).toEqual(['zed']))
+
+      // A client whose update is refused stays joined, with the reason in its snapshot (until the next change).
+      const errors: unknown[] = []
+      watcher.subscribe(() => errors.push(watcher.getSnapshot().error))
+      watcher.update({ name: 'x'.repeat(21) })
+      await eventually(() => expect(errors.at(-1)).toBeInstanceOf(ValidationError))
+      expect(watcher.getSnapshot()).toMatchObject({ status: 'joined', error: { issues: [{ path: ['name'] }] } })
     })
 
     test('a connection closed while its onJoin or onUpdate runs leaves no member behind', async () => {
