@@ -1,5 +1,6 @@
 import { createRealtimeClient } from '@tanstack/realtime'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
+import { HOOK_TIMEOUT_MS, schemaChannels } from '../../realtime/tests/conformance/schema-channels.js'
 import type { Harness } from '../../realtime/tests/conformance/suite.js'
 import { closeClients, makeClient, startServer, tokenFromQuery } from './helpers.js'
 
@@ -10,6 +11,8 @@ export const nodeHarness: Harness = {
   async start(options = {}) {
     const { identify, authorize, collection, ...rest } = options
     const server = await startServer({
+      channels: schemaChannels((channel, data) => server.realtime.publish(channel, data)),
+      hookTimeoutMs: HOOK_TIMEOUT_MS,
       ...rest,
       ...(authorize && { authorize }),
       ...(collection && { collections: { todos: collection } }),
@@ -26,6 +29,8 @@ export const nodeHarness: Harness = {
       },
       socketUrl: (_channel, query) => `${server.url}/_realtime?${query}`,
       publish: (channel, data) => server.realtime.publish(channel, data),
+      getPresence: (channel) => server.realtime.getPresence(channel),
+      getHistory: (channel, options) => server.realtime.getHistory(channel, options),
       subscriberCount: async (channel) => server.realtime.engine.subscriberCount(channel),
       stop: () => server.stop(),
       restart: () => server.restart(),

@@ -3,14 +3,13 @@ import {
   CloseCodes,
   InvalidChannelKeyError,
   InvalidError,
-  InvalidOptionsError,
   parseChannelKey,
   type StreamPosition,
   type WireMember,
 } from '@tanstack/realtime'
 import type { HistoryMessage, ServerConfig } from '@tanstack/realtime/server'
 import { ChannelHost } from './channel-host.js'
-import { type RealtimeChannelOptions, resolveChannelOptions } from './options.js'
+import { historyLimit, type RealtimeChannelOptions, resolveChannelOptions } from './options.js'
 import type { WorkerdEnv } from './runtime-types.js'
 import { AUTH_HEADER, channelFromPath, decodeAuth, errorResponse } from './wire.js'
 
@@ -139,12 +138,7 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> extends Durabl
    * @throws {InvalidError} for another channel's key; {@link InvalidOptionsError} for a bad `limit`.
    */
   history(channel: string, limit?: number): Promise<HistoryMessage[]> {
-    return this.#rpc(channel, (host) => {
-      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
-        throw new InvalidOptionsError(`Option "limit" must be an integer >= 1; got ${String(limit)}.`)
-      }
-      return host.history(limit)
-    })
+    return this.#rpc(channel, async (host) => host.history(historyLimit(limit)))
   }
 
   /** Runs an RPC method on the channel's state; an error travels with its code first: `[too_large] ...`. */

@@ -39,3 +39,17 @@ export function resolveChannelOptions(options: RealtimeChannelOptions): ServerCo
   }
   return config
 }
+
+/**
+ * The `limit` of a history read, checked where it is given: in the Worker (so the caller gets
+ * this error, which does not survive RPC as its class) and in the object (for direct RPC callers).
+ *
+ * @internal
+ * @throws {InvalidOptionsError} when `limit` is not an integer >= 1.
+ */
+export function historyLimit(limit: number | undefined): number | undefined {
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) {
+    throw new InvalidOptionsError(`Option "limit" must be an integer >= 1; got ${String(limit)}.`)
+  }
+  return limit
+}

@@ -9,6 +9,7 @@ import {
   serializeChannelKey,
 } from '@tanstack/realtime'
 import type { HistoryMessage, HistoryOptions } from '@tanstack/realtime/server'
+import { historyLimit } from './options.js'
 import type { ChannelObjectStub, WorkerdEnv } from './runtime-types.js'
 
 /**
@@ -83,7 +84,7 @@ export async function getHistory<K extends ChannelKey<any, any>>(
   channel: K,
   options: HistoryOptions = {},
 ): Promise<HistoryMessage<MessageOf<K>>[]> {
-  const { limit } = options
+  const limit = historyLimit(options.limit)
   const messages = await call(env, channel, 'getHistory', (stub, ch) => stub.history(ch, limit))
   return messages as HistoryMessage<MessageOf<K>>[]
 }

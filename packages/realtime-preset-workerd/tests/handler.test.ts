@@ -103,6 +103,25 @@ test("a POST to a channel's object publishes, answers typed errors, and refuses 
   expect(got).toEqual(['hello'])
 })
 
+test('publish, getPresence and getHistory in a Worker refuse bad input with the typed errors they document', async () => {
+  server = await workerdHarness.start()
+  const call = async (path: string, body: unknown) =>
+    (
+      await httpRequest(`http://127.0.0.1:${server?.port}${path}`, { method: 'POST', body: JSON.stringify(body) })
+    ).json()
+  const error = (name: string, message: string) => ({ error: { name, code: 'invalid', message } })
+  const badKey = error('InvalidChannelKeyError', expect.stringMatching(/channel name/i))
+  expect(await call('/__publish', { channel: [''], data: 1 })).toEqual(badKey)
+  expect(await call('/__presence', { channel: [''] })).toEqual(badKey)
+  expect(await call('/__history', { channel: [''] })).toEqual(badKey)
+  for (const limit of [0, 1.5, -1]) {
+    const message = `Option "limit" must be an integer >= 1; got ${limit}.`
+    expect(await call('/__history', { channel: ['room'], limit })).toEqual(error('InvalidOptionsError', message))
+  }
+  expect(await call('/__history', { channel: ['room'], limit: 5 })).toEqual([])
+  expect(await call('/__presence', { channel: ['room'] })).toEqual([])
+})
+
 test('createWorkerdHandler checks its options', () => {
   expect(() => createWorkerdHandler({} as never)).toThrow(/getAuthToken/)
   expect(() => createWorkerdHandler({ getAuthToken: () => 'x', path: 'realtime' })).toThrow(/path must start/)

@@ -1,11 +1,12 @@
 /**
  * Behaviour across real Node server processes on one Redis that the shared suite does not reach:
- * collection writes from several processes in one order, and a connection resuming on another
- * process while the first one is still alive.
+ * collection writes from several processes in one order, a connection resuming on another
+ * process while the first one is still alive, and a process shutting down.
  */
 import { collectionWrite, getPresence } from '@tanstack/realtime'
 import { type RedisServer, startRedisServer } from '@tanstack/realtime-redis/testing'
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest'
+import { LEAVES } from '../../realtime/tests/conformance/schema-channels.js'
 import { eventually, recordStatuses, startProxy, type Proxy as TcpProxy } from '../../realtime/tests/support/helpers.js'
 import { closeClients, makeClient } from '../../realtime-preset-node/tests/helpers.js'
 import { type ServerProcess, startProcesses } from './support/processes.js'
@@ -106,4 +107,21 @@ test('a process shutting down: its clients move to the others and keep their pre
   alicePresence.update({ name: 'Alice moved' })
   await eventually(() => expect(bobPresence.getSnapshot().others[0]?.state).toEqual({ name: 'Alice moved' }))
   expect(seenByBob.every((others) => others.length === 1 && others[0] === aliceId)).toBe(true)
+})
+
+test("a process shutting down lets its members' leaves and onLeave hooks finish before it closes the store", async () => {
+  const reported: unknown[] = []
+  const onError = (error: unknown) => reported.push(error)
+  await Promise.all(processes.map((process) => process.start({ url: redis.url }, { onError })))
+  const leaves: unknown[] = []
+  await makeClient(third(), 'watcher').subscribe(LEAVES, (event) => leaves.push(event)).ready
+  // Members of the schema channels' presence (its onLeave publishes to LEAVES), all on the first process.
+  const channel = ['shaped-presence', { roomId: 'r1' }] as const
+  for (const name of ['alice', 'bob', 'carol']) await getPresence(makeClient(first(), name), channel).enter({}).ready
+
+  await first().stop() // realtime.close(): sockets closed with 1001, no grace period here: the members leave
+  await eventually(() => expect(leaves).toHaveLength(3))
+  const left = ['alice', 'bob', 'carol'].map((userId) => ({ channel, userId, state: { name: userId } }))
+  expect(leaves).toEqual(expect.arrayContaining(left))
+  expect(reported).toEqual([])
 })

@@ -127,6 +127,13 @@ export const workerdHarness: Harness = {
     const port = current.port
     const url = current.url
     const http = `http://127.0.0.1:${port}`
+    /** Calls a server-side function of the package through the Worker's test route (typed errors as thrown). */
+    const post = async (path: string, body: unknown) => {
+      const response = await httpRequest(`${http}${path}`, { method: 'POST', body: JSON.stringify(body) })
+      const answer = response.json()
+      if (response.status !== 200) throw errorFromCode(answer.error.code, answer.error.message)
+      return answer
+    }
     const transport = (token: TokenSource, target = url) =>
       workerdTransport({
         url: target,
@@ -149,15 +156,9 @@ export const workerdHarness: Harness = {
         return client
       },
       socketUrl: (channel, query) => `${url}/_realtime/${encodeURIComponent(channel)}?${query}`,
-      async publish(channel, data) {
-        const response = await httpRequest(`${http}/__publish`, {
-          method: 'POST',
-          body: JSON.stringify({ channel, data }),
-        })
-        const body = response.json()
-        if (response.status !== 200) throw errorFromCode(body.error.code, body.error.message)
-        return body
-      },
+      publish: (channel, data) => post('/__publish', { channel, data }),
+      getPresence: (channel) => post('/__presence', { channel }),
+      getHistory: (channel, { limit } = {}) => post('/__history', { channel, limit }),
       async subscriberCount(channel) {
         const ch = encodeURIComponent(serializeChannelKey(channel))
         const response = await httpRequest(`${http}/__stats?channel=${ch}`)

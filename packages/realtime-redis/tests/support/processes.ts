@@ -6,8 +6,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { once } from 'node:events'
-import type { ChannelKey, StreamPosition } from '@tanstack/realtime'
+import type { ChannelKey, PresenceMember, StreamPosition } from '@tanstack/realtime'
 import { createRealtimeClient, errorFromCode, RealtimeError } from '@tanstack/realtime'
+import type { HistoryMessage, HistoryOptions } from '@tanstack/realtime/server'
 import { nodeTransport } from '@tanstack/realtime-preset-node'
 import type { RedisStoreOptions } from '@tanstack/realtime-redis'
 import type { Harness, HarnessOptions, HarnessServer } from '../../../realtime/tests/conformance/harness.js'
@@ -114,6 +115,16 @@ export class ServerProcess {
     return (await this.request({ t: 'publish', channel, data })).position
   }
 
+  /** This process's server-side read of the channel's presence members. */
+  async getPresence(channel: ChannelKey): Promise<PresenceMember[]> {
+    return (await this.request({ t: 'presence', channel })).members
+  }
+
+  /** This process's server-side read of the channel's kept messages. */
+  async getHistory(channel: ChannelKey, options?: HistoryOptions): Promise<HistoryMessage[]> {
+    return (await this.request({ t: 'history', channel, options })).messages
+  }
+
   async subscriberCount(channel: ChannelKey): Promise<number> {
     return (await this.request({ t: 'subscriberCount', channel })).count
   }
@@ -217,6 +228,9 @@ export function processesHarness(
         },
         socketUrl: (_channel, query) => `${next().url}/_realtime?${query}`,
         publish: (channel, data) => next().publish(channel, data),
+        // Every process reads: each must answer what the clients (on all the processes) see.
+        getPresence: (channel) => agreed(all.map((process) => process.getPresence(channel))),
+        getHistory: (channel, options) => agreed(all.map((process) => process.getHistory(channel, options))),
         subscriberCount: async (channel) =>
           (await Promise.all(all.map((process) => process.subscriberCount(channel)))).reduce((a, b) => a + b, 0),
         stop: async () => {
@@ -230,4 +244,15 @@ export function processesHarness(
       return server
     },
   }
+}
+
+/** The one answer every process gave. @throws {Error} when two processes answered differently. */
+async function agreed<T>(answers: Promise<T>[]): Promise<T> {
+  const [first, ...others] = await Promise.all(answers)
+  for (const other of others) {
+    if (JSON.stringify(other) !== JSON.stringify(first)) {
+      throw new Error(`The processes disagree: ${JSON.stringify(first)} and ${JSON.stringify(other)}.`)
+    }
+  }
+  return first as T
 }

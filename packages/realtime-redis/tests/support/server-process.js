@@ -10,6 +10,7 @@ import { createClient } from '@redis/client'
 import { errorFromCode } from '@tanstack/realtime'
 import { createNodeServer } from '@tanstack/realtime-preset-node'
 import { createRedisStore } from '@tanstack/realtime-redis'
+import { HOOK_TIMEOUT_MS, schemaChannels } from '../../../realtime/tests/conformance/schema-channels.js'
 
 /** An error raised by a callback in the parent: the parent reported it already. */
 class RemoteError extends Error {
@@ -70,8 +71,11 @@ async function start(options, port) {
     ...storeOptions,
     onError: () => {}, // outages are what the chaos tests make; requests report them
   })
+  /** @type {import('@tanstack/realtime-preset-node').NodeRealtime<string>} */
   const realtime = createNodeServer({
     presenceGraceMs: 0,
+    channels: schemaChannels((channel, data) => realtime.publish(channel, data)),
+    hookTimeoutMs: HOOK_TIMEOUT_MS,
     ...serverOptions,
     store,
     getAuthToken: identify ? (req) => callParent('identify', [tokenOf(req)]) : tokenOf,
@@ -140,6 +144,12 @@ async function stop() {
   return {}
 }
 
+/** The running server. @throws {Error} when none is. */
+function started() {
+  if (!current) throw new Error('not started')
+  return current
+}
+
 /** @param {any} message */
 async function handle(message) {
   switch (message.t) {
@@ -147,10 +157,12 @@ async function handle(message) {
       return start(message.options, message.port)
     case 'stop':
       return stop()
-    case 'publish': {
-      if (!current) throw new Error('not started')
-      return { position: await current.realtime.publish(message.channel, message.data) }
-    }
+    case 'publish':
+      return { position: await started().realtime.publish(message.channel, message.data) }
+    case 'presence':
+      return { members: await started().realtime.getPresence(message.channel) }
+    case 'history':
+      return { messages: await started().realtime.getHistory(message.channel, message.options) }
     case 'subscriberCount':
       return { count: current?.realtime.engine.subscriberCount(message.channel) ?? 0 }
     case 'stats':

@@ -99,7 +99,10 @@ export interface RealtimeEngine<I> {
   stats(): EngineStats
   /** Number of connections subscribed to `channel` on this server (for tests and dashboards). */
   subscriberCount(channel: ChannelKey): number
-  /** Closes every connection with 1001 (clients reconnect) and stops timers. */
+  /**
+   * Closes every connection with 1001 (clients reconnect), lets the leaves of their members and
+   * the `onLeave` hooks finish, stops timers and closes the store.
+   */
   close(): Promise<void>
 }
 
@@ -208,6 +211,8 @@ class Engine<I> implements RealtimeEngine<I>, SessionHost<I>, CoreHost {
       session.sink.close(CloseCodes.GoingAway, 'server shutting down')
       session.end()
     }
+    // The leaves (or grace releases) of those sessions and their onLeave hooks still need the store.
+    await this.core.settled()
     for (const { timer } of this.#wakes.values()) clearTimer(timer)
     this.#wakes.clear()
     for (const session of [...this.#resumable.values()]) this.#forget(session)

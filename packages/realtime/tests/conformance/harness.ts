@@ -1,13 +1,24 @@
 import type {
   ChannelKey,
+  PresenceMember,
   RealtimeClient,
   RealtimeClientOptions,
   RealtimeTransport,
   StreamPosition,
 } from '@tanstack/realtime'
-import type { CollectionSource, Permissions, RateLimit } from '@tanstack/realtime/server'
+import type {
+  CollectionSource,
+  HistoryMessage,
+  HistoryOptions,
+  Permissions,
+  RateLimit,
+} from '@tanstack/realtime/server'
 
-/** Server options every preset's harness understands (the token a client sends is its user id). */
+/**
+ * Server options every preset's harness understands (the token a client sends is its user id).
+ * Every harness server also serves the channels of schema-channels.js (`channels: schemaChannels(...)`,
+ * `hookTimeoutMs: HOOK_TIMEOUT_MS`), whose names no other test uses.
+ */
 export interface HarnessOptions {
   /** Per-channel permissions; default everything allowed. Runs in the test process. */
   authorize?: (userId: string, channel: ChannelKey) => Permissions | null | undefined | Promise<Permissions | null>
@@ -47,6 +58,10 @@ export interface HarnessServer {
   socketUrl(channel: string, query: string): string
   /** Server-side publish. */
   publish(channel: ChannelKey, data: unknown): Promise<StreamPosition>
+  /** Server-side read: the presence members of `channel` (`getPresence` of the preset). */
+  getPresence(channel: ChannelKey): Promise<PresenceMember[]>
+  /** Server-side read: the newest kept messages of `channel`, oldest first (`getHistory` of the preset). */
+  getHistory(channel: ChannelKey, options?: HistoryOptions): Promise<HistoryMessage[]>
   /** Connections subscribed to `channel`. */
   subscriberCount(channel: ChannelKey): Promise<number>
   /** Stops the server (clients see their sockets close and start reconnecting). */

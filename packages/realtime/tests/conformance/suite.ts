@@ -30,6 +30,7 @@ import {
 import { collectionCases, todoStore } from './collections.js'
 import type { Harness, HarnessOptions, HarnessServer } from './harness.js'
 import { rewindAndRetriesSuite } from './rewind-and-retries.js'
+import { schemasAndHooksSuite } from './schemas-and-hooks.js'
 
 export type { Harness, HarnessOptions, HarnessServer, TokenSource } from './harness.js'
 
@@ -872,4 +873,5 @@ export function conformanceSuite(harness: Harness): void {
   })
 
   rewindAndRetriesSuite(start)
+  schemasAndHooksSuite(start)
 }

@@ -66,6 +66,8 @@ type Request<T extends ChannelRequest['t']> = Extract<ChannelRequest, { t: T }>
 export class ChannelCore<I = unknown> {
   /** The last hook or collection write in progress per channel. */
   readonly #queues = new Map<string, Promise<void>>()
+  /** Work nobody waits for, in progress: leaves after a disconnect, grace releases, `onLeave` hooks. */
+  readonly #pending = new Set<Promise<unknown>>()
 
   constructor(
     readonly config: ServerConfig,
@@ -135,6 +137,15 @@ export class ChannelCore<I = unknown> {
   publish(ch: string, data: unknown): MaybePromise<StreamPosition> {
     const dataJson = this.#messageJson(data)
     return settle(this.#append(this.host.open(ch), dataJson), ({ seq, epoch }) => ({ seq, epoch }))
+  }
+
+  /**
+   * Resolves once the work nobody waits for has finished: the leaves and grace releases of ended
+   * sessions and the `onLeave` hooks they run (each bounded by `hookTimeoutMs`). A host waits for it
+   * before closing its store, so that work does not fail on a closed store.
+   */
+  async settled(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending)
   }
 
   /** Server-side read: the presence members of channel `ch` as clients see them, in join order. */
@@ -443,10 +454,12 @@ export class ChannelCore<I = unknown> {
     if (!onLeave) return
     const key = parseChannelKey(ch)
     const context = { channel: key, params: key[1], ...member }
-    this.#queued(ch, () => this.#hook(ch, 'onLeave', () => onLeave(context))).catch((error) => {
-      // A hook's own failure was reported by #hook; a typed error it threw is reported here.
-      if (!(error instanceof ServerError)) this.config.onError(error)
-    })
+    this.#track(
+      this.#queued(ch, () => this.#hook(ch, 'onLeave', () => onLeave(context))).catch((error) => {
+        // A hook's own failure was reported by #hook; a typed error it threw is reported here.
+        if (!(error instanceof ServerError)) this.config.onError(error)
+      }),
+    )
   }
 
   /** The schemas and hooks of channel `ch`'s name, when the `channels` option has them. */
@@ -594,10 +607,16 @@ export class ChannelCore<I = unknown> {
   #background(work: () => MaybePromise<unknown>) {
     try {
       const done = work()
-      if (done instanceof Promise) done.catch(this.config.onError)
+      if (done instanceof Promise) this.#track(done.catch(this.config.onError))
     } catch (error) {
       this.config.onError(error)
     }
+  }
+
+  /** Keeps `work` (which does not reject) in {@link settled} until it is done. */
+  #track(work: Promise<unknown>) {
+    this.#pending.add(work)
+    work.then(() => this.#pending.delete(work))
   }
 }
 
