@@ -181,7 +181,10 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> extends Durabl
       ws.close(isSendableCloseCode(code) ? code : CloseCodes.Normal, reason.slice(0, 120))
     } catch {}
     try {
-      ;(await this.#loaded())?.session(ws)?.closed(code)
+      const host = await this.#loaded()
+      host?.session(ws)?.closed(code)
+      // The leave and its onLeave hook finish before the handler returns (the object may be evicted after).
+      await host?.core.settled()
     } catch (error) {
       this.#onError(error)
     }
@@ -194,7 +197,9 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> extends Durabl
    */
   override async webSocketError(ws: WebSocket): Promise<void> {
     try {
-      ;(await this.#loaded())?.session(ws)?.closed()
+      const host = await this.#loaded()
+      host?.session(ws)?.closed()
+      await host?.core.settled()
     } catch (error) {
       this.#onError(error)
     }
@@ -204,7 +209,9 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> extends Durabl
   override async alarm(): Promise<void> {
     try {
       const host = await this.#loaded()
-      if ((await host?.alarm()) === 'expired') this.#host = undefined
+      const expired = (await host?.alarm()) === 'expired'
+      await host?.core.settled() // the onLeave hooks of members whose grace period ended
+      if (expired) this.#host = undefined
     } catch (error) {
       this.#onError(error)
     }

@@ -176,6 +176,8 @@ export class RedisMembers implements MemberStore {
     this.#local.join(session, state)
     this.channel.touched()
     this.#redis.remember(this.channel.ch, session.id, session.userId, session.resumeToken)
+    // The feed is live before the list is read: a member joining elsewhere in between is announced to us.
+    await this.channel.feed?.ready()
     this.#joined = await this.#redis.join(this.channel.keys, { cid: session.id, uid: session.userId, state })
   }
 

@@ -205,7 +205,11 @@ export function schemasAndHooksSuite(start: (options?: HarnessOptions) => Promis
         issues: [{ path: ['name'], message: expect.any(String) }],
       })
       // A rename is accepted, and reshaped by onUpdate: others keep seeing the verified name.
-      expect(await socket.request({ t: 'pset', id: 3, ch, patch: { name: 'alice' } })).toEqual({ t: 'ack', id: 3 })
+      expect(await socket.request({ t: 'pset', id: 3, ch, patch: { name: 'alice' } })).toEqual({
+        t: 'ack',
+        id: 3,
+        state: { name: 'mallory' }, // the state kept, so the member's own view agrees
+      })
       // A barrier: a member joining after the updates is seen after anything they announced.
       await getPresence(server.client('zed'), badges('r1')).enter({}).ready
       await eventually(() =>
