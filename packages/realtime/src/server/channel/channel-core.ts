@@ -201,6 +201,7 @@ export class ChannelCore<I = unknown> {
     if (exceedsBytes(JSON.stringify(state), max)) throw new TooLargeError(`Presence state larger than ${max} bytes.`)
     return state as Record<string, unknown>
   }
+
   /**
    * A session ended: its subscriptions end at once; its memberships too when the client said goodbye
    * (1000, 1001) or there is no grace period, else they stay `presenceGraceMs` for it to resume.
