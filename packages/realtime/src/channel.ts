@@ -76,6 +76,12 @@ export type SchemaMessage<S> = S extends { message: StandardSchemaV1 }
   : S extends { publish: StandardSchemaV1 }
     ? Output<S['publish']>
     : unknown
+/** What the server's `onPublish` receives on a channel with schemas `S`: the checking schema's output. */
+export type SchemaPublished<S> = S extends { publish: StandardSchemaV1 }
+  ? Output<S['publish']>
+  : S extends { message: StandardSchemaV1 }
+    ? Output<S['message']>
+    : unknown
 /** What clients publish on a channel with schemas `S`. */
 export type SchemaPublish<S> = S extends { publish: StandardSchemaV1 }
   ? Input<S['publish']>
@@ -147,7 +153,7 @@ export function defineChannel<P extends object | void = void, M = unknown>(name?
 export function defineChannel<const S extends ChannelSchemas>(
   name: string,
   schemas: S,
-): ChannelDefinition<SchemaParams<S>, SchemaMessage<S>, SchemaPublish<S>>
+): ChannelDefinition<SchemaParams<S>, SchemaMessage<S>, SchemaPublish<S>> & { readonly schemas: S }
 export function defineChannel(name?: string, schemas?: ChannelSchemas): ChannelDefinition<any, any> {
   return makeDefinition(name ?? unnamed('channel', new Error().stack), 'channel', schemas) as any
 }
@@ -172,7 +178,7 @@ export function presenceChannel<P extends object | void = void, S extends object
 export function presenceChannel<const S extends PresenceSchemas>(
   name: string,
   schemas: S,
-): PresenceChannelDefinition<SchemaParams<S>, SchemaState<S>>
+): PresenceChannelDefinition<SchemaParams<S>, SchemaState<S>> & { readonly schemas: S }
 export function presenceChannel(name?: string, schemas?: PresenceSchemas): PresenceChannelDefinition<any, any> {
   return makeDefinition(name ?? unnamed('presence', new Error().stack), 'presence', schemas) as any
 }

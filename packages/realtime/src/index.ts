@@ -19,6 +19,7 @@ export type {
   SchemaMessage,
   SchemaParams,
   SchemaPublish,
+  SchemaPublished,
   SchemaState,
 } from './channel.js'
 export {

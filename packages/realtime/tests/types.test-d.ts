@@ -120,6 +120,20 @@ test('adapters publish what the channel takes', () => {
   react({ text: 'hi', from: 'me', at: 1 })
 })
 
+test("onPublish receives the checking schema's output", () => {
+  const dated = defineChannel('dated', {
+    publish: z.object({ text: z.string(), at: z.string().transform((text) => new Date(text)) }),
+    message: z.object({ text: z.string(), at: z.number() }),
+  })
+  expectTypeOf<PublishOf<ReturnType<typeof dated>>>().toEqualTypeOf<{ text: string; at: string }>()
+  defineServerChannel(dated, {
+    onPublish: ({ data }) => {
+      expectTypeOf(data).toEqualTypeOf<{ text: string; at: Date }>()
+      return { text: data.text, at: data.at.getTime() }
+    },
+  })
+})
+
 test('defineServerChannel types its hooks from the definition', () => {
   defineServerChannel(chat, {
     onPublish: ({ data, params, userId }) => {

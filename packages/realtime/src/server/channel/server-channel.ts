@@ -6,6 +6,7 @@ import type {
   PresenceChannelDefinition,
   PresenceSchemas,
   PresenceState,
+  SchemaPublished,
 } from '../../channel.js'
 import { InvalidOptionsError, RealtimeError, ServerError } from '../../errors.js'
 import { clearTimer, setTimer } from '../../runtime.js'
@@ -96,9 +97,16 @@ export interface ServerChannel<I = unknown> {
   readonly hooks: ChannelHooks<I, any, any, any, any>
 }
 
+/** What `onPublish` receives: the output of the schema that checked it (a transform's result), else the publish type. */
+type Published<D, In> = D extends { readonly schemas: infer S extends ChannelSchemas }
+  ? unknown extends SchemaPublished<S>
+    ? In
+    : SchemaPublished<S>
+  : In
+
 type HooksFor<D, I> =
   D extends ChannelDefinition<infer P, infer M, infer In>
-    ? ChannelHooks<I, P, M, In, PresenceState>
+    ? ChannelHooks<I, P, M, Published<D, In>, PresenceState>
     : D extends PresenceChannelDefinition<infer P, infer S>
       ? ChannelHooks<I, P, unknown, unknown, S>
       : ChannelHooks<I>
