@@ -60,8 +60,11 @@ export function usePresence(
   options: UsePresenceOptions<any, PresenceState>,
 ): UsePresenceResult<PresenceState> {
   const client = useClient('usePresence')
-  const ch = serializeChannelKey(resolveChannel(channel, options.params))
-  const presence = useMemo(() => getPresence(client, JSON.parse(ch) as ChannelKey), [client, ch])
+  // The key as made (a definition's key carries its schemas); a new array for the same channel changes nothing.
+  const key = resolveChannel(channel, options.params)
+  const ch = serializeChannelKey(key)
+  // biome-ignore lint/correctness/useExhaustiveDependencies: one presence per channel
+  const presence = useMemo(() => getPresence(client, key), [client, ch])
   const initial = useRef(options.initial)
   useInsertionEffect(() => {
     initial.current = options.initial

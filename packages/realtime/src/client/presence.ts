@@ -1,8 +1,15 @@
-import { type ChannelKey, type PresenceState, type PresenceStateOf, serializeChannelKey } from '../channel.js'
+import {
+  type ChannelKey,
+  type PresenceState,
+  type PresenceStateOf,
+  schemasOf,
+  serializeChannelKey,
+} from '../channel.js'
 import { deferred } from '../deferred.js'
-import { ForbiddenError, OfflineError, type RealtimeError, TooLargeError } from '../errors.js'
+import { ForbiddenError, OfflineError, type RealtimeError, TooLargeError, ValidationError } from '../errors.js'
 import { type ServerFrame, utf8Length, type WireMember } from '../protocol.js'
 import { clearTimer, logError, setTimer, type TimerHandle } from '../runtime.js'
+import { describeIssues, type StandardSchemaV1, validateWith } from '../schema.js'
 import { type Observable, Store } from '../store.js'
 import { backoffDelay } from './backoff.js'
 import type { ChannelUser, ClientCore, RealtimeClient } from './client.js'
@@ -59,6 +66,8 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
   #joinAttempt = 0
   /** Retryable join failures in a row (the backoff's exponent). */
   #failures = 0
+  /** @internal The channel's `state` schema, from the first key made by a definition with one. */
+  schema: StandardSchemaV1<unknown, object> | undefined
 
   /** @internal Use {@link getPresence}. */
   constructor(
@@ -78,10 +87,12 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
    * Enters the channel with `initial` state (ignored when another part of this client is already
    * present: the membership is shared). Returns the function that leaves.
    *
-   * @throws {TooLargeError} when the state is larger than the server's limit (once it is known).
+   * @throws {TooLargeError} when the state is larger than the server's limit (once it is known);
+   *   {@link ValidationError} when the channel's `state` schema refuses it (a synchronous schema: the
+   *   server checks async ones).
    */
   enter(initial: S): PresenceLeave {
-    if (this.#state === undefined) this.#checkSize(initial) // before anything changes
+    if (this.#state === undefined) this.#check(initial) // before anything changes
     this.#refs++
     clearTimer(this.#leaveTimer)
     if (this.#state === undefined) {
@@ -107,12 +118,13 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
    * Merges `patch` into this client's state (shallow) and sends it, throttled to one message per
    * `presenceThrottleMs`. The local `self` changes at once.
    *
-   * @throws {TooLargeError} when the merged state exceeds the server's presence size limit.
+   * @throws {TooLargeError} when the merged state exceeds the server's presence size limit;
+   *   {@link ValidationError} when the channel's `state` schema refuses it.
    */
   update(patch: Partial<S>): void {
     if (this.#state === undefined) return
     const next = { ...this.#state, ...patch }
-    this.#checkSize(next)
+    this.#check(next)
     this.#state = next
     this.#publishSnapshot()
     if (!this.#joined) return // the join in flight (or the next one) carries the whole state
@@ -256,7 +268,13 @@ export class PresenceChannel<S extends object = PresenceState> implements Observ
     this.core.detach(this, { t: 'pleave', ch: this.ch })
   }
 
-  #checkSize(state: object) {
+  /** Checks a state before it changes anything: its size, and the channel's schema when it answers at once. */
+  #check(state: object) {
+    const checked = this.schema && validateWith(this.schema, state)
+    if (checked instanceof Promise)
+      checked.catch(() => {}) // the server checks it
+    else if (checked?.issues)
+      throw new ValidationError(describeIssues('presence state', checked.issues), checked.issues)
     const max = this.core.limits?.maxPresenceBytes
     if (max !== undefined && utf8Length(JSON.stringify(state)) > max) {
       throw new TooLargeError(`Presence state is larger than the server's limit of ${max} bytes: share less state.`)
@@ -306,6 +324,7 @@ export function getPresence<K extends ChannelKey<any, any>>(
   registries.set(client, channels)
   const presence = channels.get(ch) ?? new PresenceChannel(ch, client as unknown as ClientCore)
   channels.set(ch, presence)
+  presence.schema ??= schemasOf(channel)?.state
   return presence
 }
 
