@@ -44,8 +44,11 @@ test('the guide’s RealtimeChannel checks the schemas and stamps the author; it
   const refused = await mallory.publish(raw, { id: '2', text: 'x'.repeat(501) }).catch((error: unknown) => error)
   expect(refused).toBeInstanceOf(ValidationError)
   expect((refused as ValidationError).issues).toMatchObject([{ path: ['text'] }])
-  // The cursors' state schema, without hooks.
-  const bad = getPresence(mallory, cursors({ boardId: 'main' })).enter({ name: 'm'.repeat(41), cursor: null })
+  // The cursors' state schema, without hooks: the definition's key is checked by the client at once,
+  // a raw key by the object.
+  const tooLong = { name: 'm'.repeat(41), cursor: null }
+  expect(() => getPresence(mallory, cursors({ boardId: 'main' })).enter(tooLong)).toThrow(ValidationError)
+  const bad = getPresence(connect('mallory'), ['cursors', { boardId: 'main' }]).enter(tooLong)
   await expect(bad.ready).rejects.toThrow(ValidationError)
 
   const summary = await httpRequest(`http://127.0.0.1:${worker.port}/lobby`)

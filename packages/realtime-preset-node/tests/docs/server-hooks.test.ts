@@ -85,9 +85,12 @@ test('presence: others see the name the server knows; onLeave records the leave'
   await eventually(() =>
     expect(ada.getSnapshot().self?.state).toEqual({ name: 'Ada Lovelace', cursor: { x: 1, y: 2 } }),
   )
-  // A state the schema refuses: the join fails with its issues.
-  const carol = getPresence(makeClient(server, 'carol'), board)
-  await expect(carol.enter({ name: 'c'.repeat(41), cursor: null }).ready).rejects.toThrow(ValidationError)
+  // A state the schema refuses: the definition's key is refused by the client at once; a raw key's
+  // join is refused by the server with the issues.
+  const tooLong = { name: 'c'.repeat(41), cursor: null }
+  expect(() => getPresence(makeClient(server, 'dave'), board).enter(tooLong)).toThrow(ValidationError)
+  const carol = getPresence(makeClient(server, 'carol'), ['cursors', { boardId: 'main' }])
+  await expect(carol.enter(tooLong).ready).rejects.toThrow(ValidationError)
   expect(carol.getSnapshot()).toMatchObject({ status: 'error', error: { issues: [{ path: ['name'] }] } })
 
   const summary = await guide.lobbySummary()
