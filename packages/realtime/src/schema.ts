@@ -48,7 +48,7 @@ export interface SchemaIssue {
 }
 
 /** The most issues an error carries (a payload with more reports the first ones). */
-export const MAX_ISSUES = 20
+const MAX_ISSUES = 20
 
 /** The result of {@link validateWith}: the schema's output, or the issues it found. */
 export type Validated<T> = { value: T; issues?: undefined } | { issues: SchemaIssue[] }
@@ -70,7 +70,7 @@ function normalize<T>(result: StandardSchemaV1.Result<T>): Validated<T> {
 }
 
 /** Issues in their wire form: plain paths of keys and indexes, at most {@link MAX_ISSUES}, short messages. */
-export function wireIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): SchemaIssue[] {
+function wireIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): SchemaIssue[] {
   return issues.slice(0, MAX_ISSUES).map(({ message, path }) => ({
     message: String(message).slice(0, 500),
     path: (path ?? []).map((segment) => {

@@ -260,7 +260,7 @@ export class ChannelCore<I = unknown> {
     })
   }
 
-  #subscribe(session: Session<I>, frame: Extract<ChannelRequest, { t: 'sub' }>) {
+  #subscribe(session: Session<I>, frame: Request<'sub'>) {
     const { id, ch } = frame
     if (!session.hasRoomFor(ch)) return this.#limitExceeded(session, id)
     return this.#allowed(session, id, ch, 'subscribe', () => {
@@ -284,7 +284,7 @@ export class ChannelCore<I = unknown> {
    * replay when the epoch matches and history still holds every message after `since.seq`, else a
    * reset); with `rewind`, up to that many of the newest kept messages; else nothing.
    */
-  #catchUp(ports: ChannelPorts, { since, rewind }: Extract<ChannelRequest, { t: 'sub' }>): MaybePromise<CatchUp> {
+  #catchUp(ports: ChannelPorts, { since, rewind }: Request<'sub'>): MaybePromise<CatchUp> {
     if (since) {
       return settle(ports.log.read(since.seq), ({ position, messages }) => {
         const gap = position.seq > since.seq && messages[0]?.seq !== since.seq + 1
@@ -453,8 +453,7 @@ export class ChannelCore<I = unknown> {
   #left(ch: string, member: Omit<LeaveContext<I, unknown, Record<string, unknown>>, 'channel' | 'params'>) {
     const onLeave = this.#spec(ch)?.hooks.onLeave
     if (!onLeave) return
-    const key = parseChannelKey(ch)
-    const context = { channel: key, params: key[1], ...member }
+    const context = { ...this.#key(ch), ...member }
     this.#track(
       this.#queued(ch, () => this.#hook(ch, 'onLeave', () => onLeave(context))).catch((error) => {
         // A hook's own failure was reported by #hook; a typed error it threw is reported here.
@@ -473,14 +472,13 @@ export class ChannelCore<I = unknown> {
 
   /** What every hook of a request receives. */
   #context(session: Session<I>, ch: string): HookContext<I, unknown> {
-    const key = parseChannelKey(ch)
-    return {
-      channel: key,
-      params: key[1],
-      userId: session.userId,
-      connectionId: session.id,
-      identity: session.identity,
-    }
+    return { ...this.#key(ch), userId: session.userId, connectionId: session.id, identity: session.identity }
+  }
+
+  /** The channel key and its params, as hooks receive them. */
+  #key(ch: string): { channel: ChannelKey; params: unknown } {
+    const channel = parseChannelKey(ch)
+    return { channel, params: channel[1] }
   }
 
   /** Runs one hook of channel `ch` (see {@link runHook}). */
@@ -497,7 +495,7 @@ export class ChannelCore<I = unknown> {
     return source && [source, key]
   }
 
-  #snapshot(session: Session<I>, { id, ch }: Extract<ChannelRequest, { t: 'snap' }>) {
+  #snapshot(session: Session<I>, { id, ch }: Request<'snap'>) {
     const [source, key] = this.#source(session, id, ch) ?? []
     if (!source || !key) return
     return this.#allowed(session, id, ch, 'subscribe', () =>
@@ -515,7 +513,7 @@ export class ChannelCore<I = unknown> {
     )
   }
 
-  #write(session: Session<I>, frame: Extract<ChannelRequest, { t: 'write' }>) {
+  #write(session: Session<I>, frame: Request<'write'>) {
     const { id, ch, ops, idem } = frame
     const [source, key] = this.#source(session, id, ch) ?? []
     if (!source || !key) return
