@@ -225,7 +225,7 @@ export class ChannelSubscription implements ChannelUser, Observable<Subscription
 }
 
 /** Calls a user callback; what it throws is logged, never breaks the client. */
-export function callSafely<A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void {
+function callSafely<A extends unknown[]>(callback: ((...args: A) => void) | undefined, ...args: A): void {
   try {
     callback?.(...args)
   } catch (error) {
