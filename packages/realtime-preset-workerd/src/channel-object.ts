@@ -180,14 +180,7 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> extends Durabl
       // Complete the closing handshake (runtimes that already did ignore this).
       ws.close(isSendableCloseCode(code) ? code : CloseCodes.Normal, reason.slice(0, 120))
     } catch {}
-    try {
-      const host = await this.#loaded()
-      host?.session(ws)?.closed(code)
-      // The leave and its onLeave hook finish before the handler returns (the object may be evicted after).
-      await host?.core.settled()
-    } catch (error) {
-      this.#onError(error)
-    }
+    await this.#closed(ws, code)
   }
 
   /**
@@ -196,9 +189,15 @@ export class RealtimeChannel<Env extends WorkerdEnv = WorkerdEnv> extends Durabl
    * @param ws - the socket
    */
   override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.#closed(ws)
+  }
+
+  /** A socket closed (with `code`) or failed: its session ends. */
+  async #closed(ws: WebSocket, code?: number): Promise<void> {
     try {
       const host = await this.#loaded()
-      host?.session(ws)?.closed()
+      host?.session(ws)?.closed(code)
+      // The leave and its onLeave hook finish before the handler returns (the object may be evicted after).
       await host?.core.settled()
     } catch (error) {
       this.#onError(error)

@@ -71,15 +71,6 @@ export class Feed {
     readonly listener: FeedListener,
   ) {}
 
-  /** The position of the last message delivered (for heartbeats and tests). */
-  get position(): StreamPosition {
-    return { seq: this.#last, epoch: this.#epoch }
-  }
-
-  get live(): boolean {
-    return this.#state === 'live'
-  }
-
   /** Settles once the pub/sub subscription asked for (if any) is done or failed: unsubscribe after it. */
   get subscribed(): Promise<unknown> {
     return this.#subscribed?.catch(() => {}) ?? Promise.resolve()

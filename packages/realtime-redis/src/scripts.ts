@@ -25,20 +25,31 @@ function script(source: string): Script {
 }
 
 /**
+ * Shared head of the scripts that read a channel's log. `position(meta, stream, idems, fresh)`
+ * returns the channel's epoch and last sequence number, and whether it started one: a channel
+ * without an epoch (new, or its history expired or lost) starts epoch `fresh` at 0, its stream and
+ * idempotency keys cleared.
+ */
+const POSITION = `
+local function position(meta, stream, idems, fresh)
+  local m = redis.call('HMGET', meta, 'e', 's')
+  if m[1] then return m[1], tonumber(m[2] or '0') or 0, false end
+  redis.call('DEL', stream, idems)
+  redis.call('HSET', meta, 'e', fresh)
+  return fresh, 0, true
+end
+`
+
+/**
  * Appends a message. KEYS: meta, stream, idem. ARGV: chJson, dataJson, idem key ('' for none),
  * historySize, ttlMs, a new epoch (used when the channel has none), publish command, pub/sub channel.
  * Returns `{ seq, epoch, duplicate }`: with an idempotency key a kept message carries, nothing is
  * appended and that message's seq comes back with duplicate = 1.
  */
-export const APPEND = script(`
+export const APPEND = script(`${POSITION}
 local meta, stream, idems = KEYS[1], KEYS[2], KEYS[3]
 local idem, size, ttl = ARGV[3], tonumber(ARGV[4]), ARGV[5]
-local epoch = redis.call('HGET', meta, 'e')
-if not epoch then
-  epoch = ARGV[6]
-  redis.call('DEL', meta, stream, idems)
-  redis.call('HSET', meta, 'e', epoch)
-end
+local epoch = position(meta, stream, idems, ARGV[6])
 if idem ~= '' then
   local kept = redis.call('HGET', idems, idem)
   if kept then return {tonumber(kept), epoch, 1} end
@@ -75,16 +86,10 @@ return {seq, epoch, 0}
  * idempotency key ARGV[2]; `none`), ARGV[2], a new epoch (started when the channel has none), ttlMs,
  * limit. Returns `{ seq, epoch, entries }`, entries as XRANGE returns them (newest first with a limit).
  */
-export const READ = script(`
+export const READ = script(`${POSITION}
 local meta, stream, idems = KEYS[1], KEYS[2], KEYS[3]
-local m = redis.call('HMGET', meta, 'e', 's')
-local epoch, seq = m[1], tonumber(m[2] or '0') or 0
-if not epoch then
-  epoch, seq = ARGV[3], 0
-  redis.call('DEL', stream, idems)
-  redis.call('HSET', meta, 'e', epoch)
-  redis.call('PEXPIRE', meta, ARGV[4])
-end
+local epoch, seq, started = position(meta, stream, idems, ARGV[3])
+if started then redis.call('PEXPIRE', meta, ARGV[4]) end
 local entries = {}
 local mode = ARGV[1]
 if mode == 'after' then
@@ -191,7 +196,7 @@ return json
  * `{ seq, epoch, lost }`: `lost` pairs each given cid that is not ours any more with `gone` (expired or
  * lost with Redis) or `other` (taken over by another process).
  */
-export const TICK = script(`${PRESENCE}
+export const TICK = script(`${PRESENCE}${POSITION}
 local meta, stream, idems = KEYS[3], KEYS[4], KEYS[5]
 sweep()
 local lost = {}
@@ -206,13 +211,7 @@ for i = 8, #ARGV do
   end
 end
 if #ARGV >= 8 then keep() end
-local m = redis.call('HMGET', meta, 'e', 's')
-local epoch, seq = m[1], tonumber(m[2] or '0') or 0
-if not epoch then
-  epoch, seq = ARGV[7], 0
-  redis.call('DEL', stream, idems)
-  redis.call('HSET', meta, 'e', epoch)
-end
+local epoch, seq = position(meta, stream, idems, ARGV[7])
 redis.call('PEXPIRE', meta, ARGV[6])
 redis.call('PEXPIRE', stream, ARGV[6])
 redis.call('PEXPIRE', idems, ARGV[6])

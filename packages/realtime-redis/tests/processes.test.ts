@@ -58,11 +58,17 @@ test('collection writes from clients on different processes are applied and broa
   expect(broadcast).toEqual(applied)
 })
 
-test('a client cut off from a live process resumes on another within the grace period: same id, no leave', async () => {
+/**
+ * Alice present in `room` through a round-robin proxy (her first connection reaches the first
+ * process, a reconnect the second), Bob present on the third process, every process with a 5 s
+ * grace period. `bobSees(state)`: Alice updates her state; once it reached Bob, Bob never saw
+ * anyone but Alice, under the same connection id (the update is the barrier).
+ */
+async function aliceThroughProxyAndBob() {
   await Promise.all(processes.map((process) => process.start({ url: redis.url }, { presenceGraceMs: 5000 })))
-  // Round robin: the first connection reaches the first process, the reconnect the second.
-  proxy = await startProxy(processes.map((process) => process.port))
-  const alice = makeClient({ url: proxy.url }, 'alice')
+  const roundRobin = await startProxy(processes.map((process) => process.port))
+  proxy = roundRobin
+  const alice = makeClient({ url: roundRobin.url }, 'alice')
   const alicePresence = getPresence(alice, ['room'])
   await alicePresence.enter({ name: 'Alice' }).ready
   expect(await first().connections()).toBe(1)
@@ -72,41 +78,34 @@ test('a client cut off from a live process resumes on another within the grace p
   const aliceId = alice.connectionId
   const seenByBob: Array<Array<string | undefined>> = []
   bobPresence.subscribe(() => seenByBob.push(bobPresence.getSnapshot().others.map((m) => m.connectionId)))
+  async function bobSees(state: { name: string }) {
+    alicePresence.update(state)
+    await eventually(() => expect(bobPresence.getSnapshot().others[0]?.state).toEqual(state))
+    expect(seenByBob.every((others) => others.length === 1 && others[0] === aliceId)).toBe(true)
+  }
+  return { roundRobin, alice, alicePresence, aliceId, bobSees }
+}
 
+test('a client cut off from a live process resumes on another within the grace period: same id, no leave', async () => {
+  const { roundRobin, alice, alicePresence, aliceId, bobSees } = await aliceThroughProxyAndBob()
   const statuses = recordStatuses(alice)
-  proxy.cut()
+  roundRobin.cut()
   await eventually(() => expect(statuses.slice(-2)).toEqual(['reconnecting', 'connected']))
   await eventually(() => expect(alicePresence.getSnapshot().status).toBe('joined'))
   expect(alice.connectionId).toBe(aliceId)
   expect(await second().connections()).toBe(1)
   // The first process let its graced connection go without announcing a leave.
   await eventually(async () => expect(await first().connections()).toBe(0))
-  alicePresence.update({ name: 'Alice again' })
-  await eventually(() => expect(bobPresence.getSnapshot().others[0]?.state).toEqual({ name: 'Alice again' }))
-  expect(seenByBob.every((others) => others.length === 1 && others[0] === aliceId)).toBe(true)
+  await bobSees({ name: 'Alice again' })
 })
 
 test('a process shutting down: its clients move to the others and keep their presence, nobody sees a leave', async () => {
-  await Promise.all(processes.map((process) => process.start({ url: redis.url }, { presenceGraceMs: 5000 })))
-  proxy = await startProxy(processes.map((process) => process.port))
-  const alice = makeClient({ url: proxy.url }, 'alice')
-  const alicePresence = getPresence(alice, ['room'])
-  await alicePresence.enter({ name: 'Alice' }).ready
-  expect(await first().connections()).toBe(1)
-  const bob = makeClient(third(), 'bob')
-  const bobPresence = getPresence(bob, ['room'])
-  await bobPresence.enter({ name: 'Bob' }).ready
-  const aliceId = alice.connectionId
-  const seenByBob: Array<Array<string | undefined>> = []
-  bobPresence.subscribe(() => seenByBob.push(bobPresence.getSnapshot().others.map((m) => m.connectionId)))
-
+  const { alice, alicePresence, aliceId, bobSees } = await aliceThroughProxyAndBob()
   await first().stop() // realtime.close(): sockets closed with 1001, the store closed
   await eventually(async () => expect(await second().connections()).toBe(1))
   await eventually(() => expect(alicePresence.getSnapshot().status).toBe('joined'))
   expect(alice.connectionId).toBe(aliceId)
-  alicePresence.update({ name: 'Alice moved' })
-  await eventually(() => expect(bobPresence.getSnapshot().others[0]?.state).toEqual({ name: 'Alice moved' }))
-  expect(seenByBob.every((others) => others.length === 1 && others[0] === aliceId)).toBe(true)
+  await bobSees({ name: 'Alice moved' })
 })
 
 test("a process shutting down lets its members' leaves and onLeave hooks finish before it closes the store", async () => {

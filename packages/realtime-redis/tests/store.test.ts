@@ -296,4 +296,14 @@ describe('memory', () => {
       }
     })
   })
+
+  test('a channel only read, never published to, expires too (the read started its epoch)', async () => {
+    const a = store({ historyTtlMs: 60_000 })
+    await a.open('["quiet"]').log.position()
+    const keys = (await redis.cli(['--scan'])).split('\n').filter(Boolean)
+    expect(keys).toEqual([channelKeys('rt:', '["quiet"]').meta])
+    const ttl = Number(await redis.cli(['PTTL', keys[0] as string]))
+    expect(ttl).toBeGreaterThan(0)
+    expect(ttl).toBeLessThanOrEqual(60_000)
+  })
 })
