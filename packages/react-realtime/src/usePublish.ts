@@ -1,6 +1,6 @@
 'use client'
 import { type ChannelKey, type PublishOf, serializeChannelKey } from '@tanstack/realtime'
-import { useCallback, useRef } from 'react'
+import { useCallback, useInsertionEffect, useRef } from 'react'
 import { useClient } from './context.js'
 
 /**
@@ -20,9 +20,12 @@ export function usePublish<K extends ChannelKey<any, any>>(
   const client = useClient('usePublish')
   const ch = serializeChannelKey(channel)
   // The key as given (a definition's key carries its schemas, checked before sending); a new array
-  // for the same channel does not change the function.
+  // for the same channel does not change the function. Kept on commit, as in useSubscribe, not
+  // during a render React may discard.
   const latest = useRef(channel)
-  latest.current = channel
+  useInsertionEffect(() => {
+    latest.current = channel
+  })
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new function only when the channel changes
   return useCallback((data, options) => client.publish(latest.current, data, options), [client, ch])
 }

@@ -53,9 +53,12 @@ test('StrictMode leaves exactly one server subscription and shows others no leav
   await eventually(() => expect(server.realtime.engine.subscriberCount(['chat', { roomId: 'strict' }])).toBe(1))
   await eventually(() => expect(screen.getByTestId('cursors Alice').dataset.status).toBe('joined'))
   await eventually(() => expect(seen.at(-1)).toBe(1))
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The barrier: Alice's update goes after any unsubscribe or leave on her connection, and reaches the
+  // observer after any leave the server sent it.
+  fireEvent.click(screen.getByText('move Alice'))
+  await eventually(() => expect(presence.getSnapshot().others[0]?.state.cursor).toEqual({ x: 5, y: 7 }))
   expect(server.realtime.engine.subscriberCount(['chat', { roomId: 'strict' }])).toBe(1)
-  expect(seen).toEqual([1]) // one join, never a leave
+  expect(seen).toEqual([1, 1]) // one join and the barrier's update, never a leave
   expect(server.realtime.server.stats().connections).toBe(2)
 })
 
@@ -81,8 +84,18 @@ const renders = { subscriber: 0, sibling: 0 }
 function Subscriber() {
   renders.subscriber++
   const [last, setLast] = useState('')
-  useSubscribe(['ticks'], (msg) => setLast(String(msg)))
-  return <span data-testid="last">{last}</span>
+  const { status } = useSubscribe(['ticks'], (msg) => setLast(String(msg)))
+  return (
+    <span data-testid="last" data-status={status}>
+      {last}
+    </span>
+  )
+}
+/** Shows the last message of `['marker']`: a barrier, published after what the test waits out. */
+function Marker() {
+  const [last, setLast] = useState('')
+  useSubscribe(['marker'], (msg) => setLast(String(msg)))
+  return <span data-testid="marker">{last}</span>
 }
 function Sibling() {
   renders.sibling++
@@ -91,14 +104,18 @@ function Sibling() {
 
 test('a message renders the subscribing component once and nothing else', async () => {
   const alice = client('alice')
-  render(withClient(alice, [<Subscriber key="a" />, <Sibling key="b" />]))
+  render(withClient(alice, [<Subscriber key="a" />, <Sibling key="b" />, <Marker key="m" />]))
   await eventually(() => expect(server.realtime.engine.subscriberCount(['ticks'])).toBe(1))
   await eventually(() => expect(alice.status.getSnapshot()).toBe('connected'))
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // Live: the subscription's state changes no more, so neither do the renders it causes.
+  await eventually(() => expect(screen.getByTestId('last').dataset.status).toBe('live'))
+  await eventually(() => expect(server.realtime.engine.subscriberCount(['marker'])).toBe(1))
   const before = { ...renders }
   await server.realtime.publish(['ticks'], 'one')
   await eventually(() => expect(screen.getByTestId('last').textContent).toBe('one'))
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // The barrier: sent after 'one' on the same connection, so any render 'one' causes comes first.
+  await server.realtime.publish(['marker'], 'after one')
+  await eventually(() => expect(screen.getByTestId('marker').textContent).toBe('after one'))
   expect(renders.subscriber - before.subscriber).toBe(1)
   expect(renders.sibling - before.sibling).toBe(0)
 })

@@ -52,7 +52,10 @@ function Todos({ teamId }: { teamId: string }) {
   )
   const add = (title: string) => {
     const tx = collection.insert({ id: title, title })
-    tx.isPersisted.promise.catch((error: Error) => errors.push(error.message))
+    tx.isPersisted.promise.then(
+      () => persisted.push(title),
+      (error: Error) => errors.push(error.message),
+    )
   }
   return (
     <div>
@@ -72,6 +75,8 @@ function Todos({ teamId }: { teamId: string }) {
 }
 
 const errors: string[] = []
+/** Titles whose insert the server confirmed (resolved once its change is in the collection). */
+const persisted: string[] = []
 const items = () => screen.queryAllByRole('listitem').map((li) => li.textContent)
 
 test('renders the live rows, then server changes, and shares one collection between components', async () => {
@@ -103,7 +108,8 @@ test('renders optimistic rows at once, keeps them when confirmed, and rolls back
   expect(rows.has('Optimistic')).toBe(false)
   release()
   await eventually(() => expect(rows.has('Optimistic')).toBe(true))
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // The barrier: the confirmation resolves once the server's change is in the collection.
+  await eventually(() => expect(persisted).toEqual(['Optimistic']))
   expect(items()).toEqual(['Existing', 'Optimistic'])
 
   fireEvent.click(screen.getByText('add invalid'))

@@ -1,10 +1,10 @@
-import { InvalidError, type RealtimeClient } from '@tanstack/realtime'
+import { ConfigurationError, type RealtimeClient } from '@tanstack/realtime'
 import { createComponent, createContext, type JSX, useContext } from 'solid-js'
 
 const RealtimeContext = createContext<RealtimeClient>()
 
 /** Thrown when a primitive runs outside `<RealtimeProvider>`. */
-export class MissingProviderError extends InvalidError {
+export class MissingProviderError extends ConfigurationError {
   override name = 'MissingProviderError'
   constructor(primitive: string) {
     super(`${primitive} must be used inside <RealtimeProvider client={client}>.`)

@@ -1,10 +1,10 @@
-import { InvalidError, type RealtimeClient } from '@tanstack/realtime'
+import { ConfigurationError, type RealtimeClient } from '@tanstack/realtime'
 import { getContext, hasContext, setContext } from 'svelte'
 
 const key = Symbol('RealtimeClient')
 
 /** Thrown when a helper runs in a component without a client set above it. */
-export class MissingProviderError extends InvalidError {
+export class MissingProviderError extends ConfigurationError {
   override name = 'MissingProviderError'
   constructor(helper: string) {
     super(`${helper} must be used in a component below one that called setRealtimeClient(client).`)

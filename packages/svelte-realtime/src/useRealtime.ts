@@ -4,7 +4,7 @@ import { fromObservable } from './reactive.svelte.js'
 
 /** What {@link useRealtime} returns; `status` is reactive (read it as `realtime.status`, don't destructure). */
 export interface UseRealtimeResult {
-  /** `connecting`, `connected`, `reconnecting` or `disconnected` (also during server rendering). */
+  /** `connecting`, `connected`, `reconnecting`, `refused` or `disconnected` (also during server rendering). */
   readonly status: ConnectionStatus
   connect: () => void
   disconnect: () => void

@@ -1,11 +1,11 @@
-import { InvalidError, type RealtimeClient } from '@tanstack/realtime'
+import { ConfigurationError, type RealtimeClient } from '@tanstack/realtime'
 import { type App, type InjectionKey, inject, provide } from 'vue'
 
 /** @internal */
 export const realtimeClientKey: InjectionKey<RealtimeClient> = Symbol('RealtimeClient')
 
 /** Thrown when a composable runs where no client was provided. */
-export class MissingProviderError extends InvalidError {
+export class MissingProviderError extends ConfigurationError {
   override name = 'MissingProviderError'
   constructor(composable: string) {
     super(

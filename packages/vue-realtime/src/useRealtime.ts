@@ -5,7 +5,7 @@ import { useObservable } from './useObservable.js'
 
 /** What {@link useRealtime} returns. */
 export interface UseRealtimeResult {
-  /** `connecting`, `connected`, `reconnecting` or `disconnected` (also during server rendering). */
+  /** `connecting`, `connected`, `reconnecting`, `refused` or `disconnected` (also during server rendering). */
   status: Readonly<ShallowRef<ConnectionStatus>>
   connect: () => void
   disconnect: () => void
