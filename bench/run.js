@@ -744,92 +744,67 @@ for (const [id, byServer] of Object.entries(collected)) {
   }
 }
 
-/**
- * @param {string} id
- * @param {string} key
- * @param {string} other
- */
-const ratio = (id, key, other) => {
-  const ours = results[id]?.ours?.[key]
-  const them = results[id]?.[other]?.[key]
-  return ours !== undefined && them !== undefined ? ours / them : Number.NaN
-}
-const x = (/** @type {number} */ n) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : '—')
-
-const columns = [50, 14, 14, 14, 9, 9, 14]
-/** @param {string[]} cells */
-const line = (cells) =>
-  cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[0] ?? 0) : cell.padStart(columns[i] ?? 0))).join('')
-const table = [
-  line(['workload / metric (median of reps)', 'ours', 'raw ws', 'Socket.IO', 'ours/ws', 'ours/sio', 'null (check)']),
-  '-'.repeat(columns.reduce((a, b) => a + b, 0)),
-]
-for (const workload of workloads) {
-  const byServer = results[workload.id]
-  if (!byServer || workload.scaleOut) continue
-  table.push(workload.title)
-  for (const [key, label, format] of workload.rows) {
-    /** @param {string} server */
-    const cell = (server) => {
-      const value = byServer[server]?.[key]
-      return value === undefined ? '' : format(value)
-    }
-    table.push(
-      line([
-        label,
-        cell('ours'),
-        cell('ws'),
-        cell('socketio'),
-        x(ratio(workload.id, key, 'ws')),
-        x(ratio(workload.id, key, 'socketio')),
-        cell('null'),
-      ]),
-    )
-  }
-}
-
-/** Ours on several processes against Socket.IO on as many, and against ours in one process. */
-const scaleColumns = [50, 15, 15, 10, 16]
-/** @param {string[]} cells */
-const scaleLine = (cells) =>
-  cells.map((cell, i) => (i === 0 ? cell.padEnd(scaleColumns[0] ?? 0) : cell.padStart(scaleColumns[i] ?? 0))).join('')
-/** @param {string} id @param {string} key @param {string} a @param {string} b */
+/** One server's metric over another's in a workload (NaN when either is missing). @param {string} id @param {string} key @param {string} a @param {string} b */
 const ratioOf = (id, key, a, b) => {
   const one = results[id]?.[a]?.[key]
   const two = results[id]?.[b]?.[key]
   return one !== undefined && two !== undefined ? one / two : Number.NaN
 }
-const scaleTable = [
-  scaleLine([
-    'scale-out: 3 processes + 1 Redis (median of reps)',
-    'ours x3+Redis',
-    'SIO x3+Redis',
-    'ours/sio',
-    'ours, 1 process',
-  ]),
-  '-'.repeat(scaleColumns.reduce((a, b) => a + b, 0)),
-]
-for (const workload of workloads.filter((w) => w.scaleOut)) {
-  const byServer = results[workload.id]
-  if (!byServer) continue
-  scaleTable.push(workload.title)
-  for (const [key, label, format] of workload.rows) {
-    /** @param {string} server */
-    const cell = (server) => {
-      const value = byServer[server]?.[key]
-      return value === undefined ? '' : format(value)
+/** Ours over `other`. @param {string} id @param {string} key @param {string} other */
+const ratio = (id, key, other) => ratioOf(id, key, 'ours', other)
+const x = (/** @type {number} */ n) => (Number.isFinite(n) ? `${n.toFixed(2)}x` : '—')
+
+/**
+ * A text table of some workloads' metrics: the header, then each measured workload's title and a
+ * line per metric, whose cells `cells` picks (`cell(server)`: the server's value, formatted;
+ * `versus(a, b)`: a's over b's).
+ * @param {number[]} widths the columns' widths: the first column left-aligned, the others right-aligned
+ * @param {string[]} header
+ * @param {Workload[]} of
+ * @param {(cell: (server: string) => string, versus: (a: string, b: string) => string) => string[]} cells
+ */
+function renderTable(widths, header, of, cells) {
+  /** @param {string[]} row */
+  const line = (row) =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[0] ?? 0) : cell.padStart(widths[i] ?? 0))).join('')
+  const lines = [line(header), '-'.repeat(widths.reduce((a, b) => a + b, 0))]
+  for (const workload of of) {
+    const byServer = results[workload.id]
+    if (!byServer) continue
+    lines.push(workload.title)
+    for (const [key, label, format] of workload.rows) {
+      /** @param {string} server */
+      const cell = (server) => {
+        const value = byServer[server]?.[key]
+        return value === undefined ? '' : format(value)
+      }
+      lines.push(line([label, ...cells(cell, (a, b) => x(ratioOf(workload.id, key, a, b)))]))
     }
-    scaleTable.push(
-      scaleLine([
-        label,
-        cell('ours-redis'),
-        cell('socketio-redis'),
-        x(ratioOf(workload.id, key, 'ours-redis', 'socketio-redis')),
-        cell('ours'),
-      ]),
-    )
   }
+  return lines
 }
+
+const table = renderTable(
+  [50, 14, 14, 14, 9, 9, 14],
+  ['workload / metric (median of reps)', 'ours', 'raw ws', 'Socket.IO', 'ours/ws', 'ours/sio', 'null (check)'],
+  workloads.filter((w) => !w.scaleOut),
+  (cell, versus) => [
+    cell('ours'),
+    cell('ws'),
+    cell('socketio'),
+    versus('ours', 'ws'),
+    versus('ours', 'socketio'),
+    cell('null'),
+  ],
+)
+
+/** Ours on several processes against Socket.IO on as many, and against ours in one process. */
+const scaleTable = renderTable(
+  [50, 15, 15, 10, 16],
+  ['scale-out: 3 processes + 1 Redis (median of reps)', 'ours x3+Redis', 'SIO x3+Redis', 'ours/sio', 'ours, 1 process'],
+  workloads.filter((w) => w.scaleOut),
+  (cell, versus) => [cell('ours-redis'), cell('socketio-redis'), versus('ours-redis', 'socketio-redis'), cell('ours')],
+)
 
 const bundles = SKIP_BUNDLES ? [] : await measureBundles()
 const bundle = (/** @type {string} */ id) => bundles.find((b) => b.id === id)?.gzipped ?? null

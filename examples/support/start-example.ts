@@ -18,16 +18,19 @@ export async function startExample(example: string, port = 0, env: Record<string
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let output = ''
-  child.stdout?.on('data', (chunk) => {
-    output += chunk
+  // Started once it prints its address; an exit before that fails at once, with what it printed.
+  const actual = await new Promise<number>((resolve, reject) => {
+    const failed = () => reject(new Error(`the demo did not start: ${output}`))
+    child.once('exit', failed)
+    child.once('error', reject)
+    child.stdout?.on('data', (chunk) => {
+      output += chunk
+      const port = /open http:\/\/localhost:(\d+)/.exec(output)?.[1]
+      if (port === undefined) return
+      child.off('exit', failed)
+      resolve(Number(port))
+    })
   })
-  const deadline = Date.now() + 10_000
-  const started = () => /open http:\/\/localhost:(\d+)/.exec(output)?.[1]
-  while (!started()) {
-    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the demo did not start: ${output}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  const actual = Number(started())
   return {
     origin: `http://localhost:${actual}`,
     port: actual,

@@ -2,7 +2,9 @@ import type { Frame } from '@tanstack/realtime/server'
 
 /**
  * Encodes a server-to-client WebSocket text frame (RFC 6455 §5.2: FIN, opcode 1, unmasked) into one
- * buffer, cached on the frame so a broadcast is encoded once for every subscriber.
+ * buffer, cached on the frame so a broadcast is encoded once for every subscriber. (Not `ws`'s
+ * `Sender.frame`: it needs the text as a Buffer first and returns the header and the payload as two
+ * buffers, two `writev` entries for every subscriber.)
  *
  * @internal
  */

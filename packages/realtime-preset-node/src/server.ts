@@ -132,33 +132,33 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     maxBufferedBytes,
     frameTooLarge: engine.config.frameTooLarge,
   }
-  /** Open sockets and their writers (heartbeat, shutdown, and the shared listeners below). */
-  const writers = new Map<WebSocket, SocketWriter>()
+  /** The writers of open sockets (heartbeat and shutdown); each socket holds its own as `ws.writer`. */
+  const writers = new Set<SocketWriter>()
   const heartbeat = setInterval(() => {
-    for (const [ws, writer] of writers) {
-      if (!writer.alive) ws.terminate()
+    for (const writer of writers) {
+      if (!writer.alive) writer.ws.terminate()
       else {
         writer.alive = false
-        ws.ping()
+        writer.ws.ping()
       }
     }
   }, heartbeatMs)
   heartbeat.unref()
 
-  // One set of listener functions for every socket (`this` is the socket): no closures, and no
-  // upgrade-request state retained, per connection.
+  // One set of listener functions for every socket (`this` is the socket, a RealtimeWebSocket: the
+  // server creates no other): no closures, and no upgrade-request state retained, per connection.
   function onPong(this: WebSocket) {
-    const writer = writers.get(this)
+    const writer = (this as RealtimeWebSocket).writer
     if (writer) writer.alive = true
   }
   function onMessage(this: WebSocket, data: RawData, isBinary: boolean) {
     // Binary frames reach the engine as bytes: it refuses them (the protocol is text only).
-    writers.get(this)?.conn?.receive(isBinary ? (data as Buffer) : String(data))
+    const writer = (this as RealtimeWebSocket).writer
+    writer?.conn?.receive(isBinary ? (data as Buffer) : String(data))
   }
   function onClose(this: WebSocket, code: number) {
-    const writer = writers.get(this)
-    if (!writer) return
-    writers.delete(this)
+    const writer = (this as RealtimeWebSocket).writer
+    if (!writer || !writers.delete(writer)) return
     writer.closed()
     writer.conn?.closed(code)
   }
@@ -226,7 +226,7 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
           return
         }
         writer.conn = engine.connect(identity, writer, { resume: resume ?? null })
-        writers.set(ws, writer)
+        writers.add(writer)
         writer.flush()
         ws.on('pong', onPong)
         ws.on('message', onMessage)
@@ -259,7 +259,7 @@ export function createNodeServer<T>(options: NodeServerOptions<T>): NodeRealtime
     async close() {
       closing = true
       clearInterval(heartbeat)
-      const open = [...writers.values()]
+      const open = [...writers]
       await engine.close()
       // Give clients a moment to answer the close frame, then cut whatever is left.
       await Promise.all(

@@ -1,6 +1,7 @@
 import { getPresence } from '@tanstack/realtime'
 import { type ChannelPorts, type ChannelStore, MemoryChannelStore } from '@tanstack/realtime/server'
 import { afterEach, expect, test } from 'vitest'
+import { WebSocket } from 'ws'
 import { closeClients, eventually, makeClient, rawClient, startProxy, startServer, type TestServer } from './helpers.js'
 
 let server: TestServer | undefined
@@ -42,7 +43,6 @@ test('a member who leaves while disconnected is gone for others after the grace 
   proxy.cut()
   await eventually(() => expect(alice.status.getSnapshot()).toBe('reconnecting'))
   leave() // while away: no leave can be sent
-  await new Promise((resolve) => setTimeout(resolve, 20))
   proxy.unblock()
   await eventually(() => expect(alice.status.getSnapshot()).toBe('connected'))
   await eventually(() => expect(bobPresence.getSnapshot().others).toEqual([]), 3000)
@@ -88,9 +88,10 @@ test('a client with a wrong protocol version that then sends garbage cannot cras
       'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
   )
   await new Promise((resolve) => socket.once('data', resolve))
+  const ended = new Promise((resolve) => socket.once('close', resolve))
   socket.write(Buffer.from([0x81, 0x05, 0x68, 0x65, 0x6c, 0x6c, 0x6f])) // an unmasked frame: a protocol error
-  await new Promise((resolve) => setTimeout(resolve, 100))
-  socket.destroy()
+  // The barrier: the server read the garbage and ended the connection (this side never closes it).
+  await ended
   // Still serving.
   const client = makeClient(server, 'alice')
   await client.subscribe(['still-up'], () => {}).ready
@@ -167,4 +168,18 @@ test('a throwing or rejecting authorize answers every kind of request with a ret
   expect(reported).toHaveLength(6)
   const client = makeClient(server, 'bob')
   await expect(client.publish(['sync'], 1)).rejects.toMatchObject({ name: 'ServerError', retryable: true })
+})
+
+test('a socket that stops answering pings is cut by the heartbeat, and the engine lets go of it', async () => {
+  server = await startServer({ heartbeatMs: 20 })
+  const silent = new WebSocket(`${server.url}/_realtime?v=1&token=bob`, { autoPong: false })
+  let pings = 0
+  silent.on('ping', () => pings++)
+  const closed = new Promise<number>((resolve) => silent.once('close', resolve))
+  await new Promise((resolve) => silent.once('open', resolve))
+  // Cut without a close frame (terminated), after a ping it left unanswered.
+  expect(await closed).toBe(1006)
+  expect(pings).toBeGreaterThanOrEqual(1)
+  await eventually(() => expect(server?.realtime.engine.stats().connections).toBe(0))
+  await makeClient(server, 'alice').subscribe(['still-up'], () => {}).ready
 })

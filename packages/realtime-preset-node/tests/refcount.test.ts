@@ -12,6 +12,18 @@ afterEach(async () => {
 
 const count = () => server.realtime.engine.subscriberCount(['chat', { roomId: '1' }])
 
+/**
+ * The barrier for "no unsubscribe was sent": resolves once the server has handled every unsubscribe
+ * `client` had scheduled before the call. A marker channel's own unsubscribe (deferred one timer
+ * tick, as every last unsubscribe is) leaves after them, and one connection's frames are handled in order.
+ */
+async function unsubscribesHandled(client: ReturnType<typeof makeClient>) {
+  const marker = client.subscribe(['marker'], () => {})
+  await marker.ready
+  marker()
+  await eventually(() => expect(server.realtime.engine.subscriberCount(['marker'])).toBe(0))
+}
+
 test('two local subscribers share one server subscription; the last unsubscribe ends it', async () => {
   const client = makeClient(server, 'alice')
   const first: unknown[] = []
@@ -25,7 +37,7 @@ test('two local subscribers share one server subscription; the last unsubscribe 
   await eventually(() => expect([first, second]).toEqual([['both'], ['both']]))
 
   unsubscribeFirst()
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await unsubscribesHandled(client)
   expect(count()).toBe(1)
   await server.realtime.publish(['chat', { roomId: '1' }], 'second only')
   await eventually(() => expect(second).toEqual(['both', 'second only']))
@@ -46,14 +58,15 @@ test('unsubscribe then subscribe in the same tick (React StrictMode) keeps the o
   unsubscribe()
   const again = client.subscribe(['chat', { roomId: '1' }], (msg) => got.push(msg))
   await again.ready
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  await unsubscribesHandled(client)
   clearInterval(timer)
   counts = [...new Set(counts)]
   expect(counts).toEqual([1])
   await server.realtime.publish(['chat', { roomId: '1' }], 'once')
   await eventually(() => expect(got).toEqual(['once']))
-  await new Promise((resolve) => setTimeout(resolve, 30))
-  expect(got).toEqual(['once'])
+  // The barrier: a message published after it arrives, with nothing in between.
+  await server.realtime.publish(['chat', { roomId: '1' }], 'marker')
+  await eventually(() => expect(got).toEqual(['once', 'marker']))
 })
 
 test('a subscriber that throws does not stop the others', async () => {
