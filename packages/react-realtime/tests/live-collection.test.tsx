@@ -1,53 +1,31 @@
 // @vitest-environment jsdom
 
 import { useLiveCollection } from '@tanstack/react-realtime/collections'
-import { defineChannel, InvalidError, liveCollectionOptions, type RealtimeClient } from '@tanstack/realtime'
-import type { CollectionSource } from '@tanstack/realtime/server'
+import { defineChannel, liveCollectionOptions, type RealtimeClient } from '@tanstack/realtime'
 import { cleanup, fireEvent, render, screen } from '@testing-library/react'
 import { afterEach, beforeEach, expect, test } from 'vitest'
-import { startServer, type TestServer } from '../../realtime-preset-node/tests/helpers.js'
+import { startTodoServer, type Todo } from '../../realtime-preset-node/tests/adapter-scenarios.js'
 import { eventually, makeClient } from './support.js'
 
 ;(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = false
 
-interface Todo {
-  id: string
-  title: string
-}
-
 const todosChannel = defineChannel<{ teamId: string }>('todos')
-const rows = new Map<string, Todo>()
-/** Holds client writes until released, to look at the optimistic state. */
-let gate: Promise<void> = Promise.resolve()
-const source: CollectionSource<string, Todo> = {
-  load: () => [...rows.values()],
-  write: async (ops) => {
-    await gate
-    for (const op of ops) {
-      if (op.type === 'delete') rows.delete(String(op.key))
-      else if (!op.value.title) throw new InvalidError('A todo needs a title.')
-      else rows.set(String(op.key), op.value as unknown as Todo)
-    }
-    return undefined
-  },
-}
 
-let server: TestServer
+/** The shared todo server: one row 'Existing', writes held while `hold()`, empty titles rejected. */
+let todos: Awaited<ReturnType<typeof startTodoServer>>
 let client: RealtimeClient
 beforeEach(async () => {
-  rows.clear()
-  rows.set('1', { id: '1', title: 'Existing' })
-  server = await startServer({ collections: { todos: source } })
-  client = makeClient(server, 'alice')
+  todos = await startTodoServer()
+  client = makeClient(todos.server, 'alice')
 })
 afterEach(async () => {
   cleanup()
   client.disconnect()
-  await server.stop()
+  await todos.server.stop()
 })
 
 function Todos({ teamId }: { teamId: string }) {
-  const { data: todos, collection } = useLiveCollection(
+  const { data: rows, collection } = useLiveCollection(
     liveCollectionOptions({ client, channel: todosChannel, params: { teamId }, getId: (todo: Todo) => todo.id }),
   )
   const add = (title: string) => {
@@ -66,7 +44,7 @@ function Todos({ teamId }: { teamId: string }) {
         add invalid
       </button>
       <ul>
-        {todos.map((t) => (
+        {rows.map((t) => (
           <li key={t.id}>{t.title || '(empty)'}</li>
         ))}
       </ul>
@@ -87,9 +65,9 @@ test('renders the live rows, then server changes, and shares one collection betw
     </>,
   )
   await eventually(() => expect(items()).toEqual(['Existing', 'Existing']))
-  expect(server.realtime.engine.subscriberCount(todosChannel({ teamId: 't1' }))).toBe(1)
-  rows.set('2', { id: '2', title: 'Pushed' })
-  await server.realtime.publish(todosChannel({ teamId: 't1' }), {
+  expect(todos.server.realtime.engine.subscriberCount(todosChannel({ teamId: 't1' }))).toBe(1)
+  todos.rows.set('2', { id: '2', title: 'Pushed' })
+  await todos.server.realtime.publish(todosChannel({ teamId: 't1' }), {
     changes: [{ type: 'insert', value: { id: '2', title: 'Pushed' } }],
   })
   await eventually(() => expect(items()).toEqual(['Existing', 'Pushed', 'Existing', 'Pushed']))
@@ -98,16 +76,13 @@ test('renders the live rows, then server changes, and shares one collection betw
 test('renders optimistic rows at once, keeps them when confirmed, and rolls back rejected ones', async () => {
   render(<Todos teamId="t2" />)
   await eventually(() => expect(items()).toEqual(['Existing']))
-  let release!: () => void
-  gate = new Promise((resolve) => {
-    release = resolve
-  })
+  todos.hold()
   fireEvent.click(screen.getByText('add'))
   // Shown before the server has applied the write.
   await eventually(() => expect(items()).toEqual(['Existing', 'Optimistic']))
-  expect(rows.has('Optimistic')).toBe(false)
-  release()
-  await eventually(() => expect(rows.has('Optimistic')).toBe(true))
+  expect(todos.rows.has('Optimistic')).toBe(false)
+  todos.release()
+  await eventually(() => expect(todos.rows.has('Optimistic')).toBe(true))
   // The barrier: the confirmation resolves once the server's change is in the collection.
   await eventually(() => expect(persisted).toEqual(['Optimistic']))
   expect(items()).toEqual(['Existing', 'Optimistic'])
